@@ -1,0 +1,1 @@
+"""The hub's runner and command line: chains the stages, owns no logic of its own."""

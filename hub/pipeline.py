@@ -1,0 +1,193 @@
+"""The run: extract -> map -> validate -> load -> audit, batch by batch.
+
+Plain Python, called the same way by the CLI, an Airflow task and a test. It chains the
+stages and owns no logic of its own; a failure is re-raised as :class:`StageError` naming
+the source and the stage, so one line says where things went wrong.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from adapters import Adapter, Batch, SourceError, get_adapter_class
+from hub.config import SourceConfig
+from schemas import Schema, get_schema
+from schemas.mapping import CheckFailure, map_records
+from warehouse import audit, load
+
+
+class StageError(RuntimeError):
+    def __init__(self, source: str, stage: str, cause: BaseException, batch_id: int | None = None):
+        self.source, self.stage, self.batch_id = source, stage, batch_id
+        detail = str(cause) if isinstance(cause, (SourceError, ValueError)) else f"{type(cause).__name__}: {cause}"
+        super().__init__(f"source {source!r}, {stage}: {detail}" if source not in detail else f"{stage}: {detail}")
+
+
+@dataclass
+class BatchResult:
+    batch_id: int
+    status: str
+    counts: dict[str, int]
+    held: str | None = None
+
+
+@dataclass
+class RunResult:
+    source: str
+    run_id: str
+    batches: list[BatchResult] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {k: sum(b.counts.get(k, 0) for b in self.batches) for k in audit.COUNTS}
+
+    @property
+    def held(self) -> list[BatchResult]:
+        return [b for b in self.batches if b.status == "held"]
+
+
+def make_adapter(source: SourceConfig) -> Adapter:
+    return get_adapter_class(source.adapter)(source.name, source.options)
+
+
+def _stage(source_name: str, stage: str, at_batch: int | None, fn: Callable, /, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except StageError:
+        raise
+    except Exception as exc:
+        raise StageError(source_name, stage, exc, at_batch) from exc
+
+
+def _quarantine_rows(batch: Batch, failures: list[CheckFailure], held: str | None) -> list[dict[str, Any]]:
+    """One quarantine row per failing record, with every check it failed and why."""
+    rows = [{"position": p, "raw": raw, "checks": ["field_count"], "reason": reason}
+            for p, raw, reason in batch.rejected]
+    if held:
+        checks = sorted({f.check for f in failures}) or ["held"]
+        records = batch.records.to_dict("records")
+        return rows + [{"position": p, "raw": r, "checks": checks, "reason": held}
+                       for p, r in zip(batch.positions, records)]
+    by_row: dict[int, tuple[list[str], list[str]]] = {}
+    for f in failures:
+        for i, reason in zip(f.rows.tolist(), f.reason(f.rows)):
+            checks, reasons = by_row.setdefault(i, ([], []))
+            checks.append(f.check)
+            reasons.append(reason)
+    for i in sorted(by_row):
+        checks, reasons = by_row[i]
+        rows.append({"position": batch.positions[i], "raw": batch.records.iloc[i].to_dict(),
+                     "checks": checks, "reason": "; ".join(reasons)})
+    return rows
+
+
+def _held_by_mapping(failures: list[CheckFailure], n: int, source: SourceConfig, min_rows: int = 20) -> str | None:
+    worst = max(failures, key=lambda f: f.rows.size, default=None)
+    if worst is None or n < min_rows or worst.rows.size / n <= source.max_failure_ratio:
+        return None
+    example = worst.reason(worst.rows[:1])[0]
+    return (f"batch held whole: check {worst.check} failed for {100 * worst.rows.size / n:.0f}% of rows "
+            f"(e.g. {example}); the source looks broken (changed columns or formats?)")
+
+
+def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: Batch, *,
+                  run_id: str, suite, start: dict | None) -> BatchResult:
+    from quality.validate import validate  # Great Expectations is heavy: import it when a batch runs
+
+    origin = batch.origin
+    batch_id = audit.open_batch(engine, run_id=run_id, source=source.name, adapter=source.adapter,
+                                schema_name=schema.name, schema_version=schema.version,
+                                file=origin.get("file"), file_sha256=origin.get("sha256"),
+                                position_start=start, position_end=batch.position)
+    read = len(batch)
+    try:
+        mapped = _stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
+                        fields=source.fields, values=source.values, date_formats=source.date_formats,
+                        timezone=source.timezone)
+        failures, stats = list(mapped.failures), {}
+        rejected = [CheckFailure("field_count", np.arange(len(batch.rejected)),
+                                 lambda r: [batch.rejected[i][2] for i in r])] if batch.rejected else []
+        held = _held_by_mapping(failures + rejected, read, source)
+        if not held:
+            clean = mapped.frame.drop(index=mapped.failed_rows())
+            checked = _stage(source.name, "validate", batch_id, validate, clean, suite,
+                             max_failure_ratio=source.max_failure_ratio)
+            stats, held = checked.statistics, checked.held
+            failures += checked.failures
+        quarantined = _quarantine_rows(batch, failures, held)
+        if held:
+            good = mapped.frame.iloc[0:0]
+        else:
+            bad = np.unique(np.concatenate([f.rows for f in failures])) if failures else []
+            good = mapped.frame.drop(index=bad)
+        with engine.begin() as conn:
+            counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+            if len(good):
+                counts = _stage(source.name, "load", batch_id, load.merge, conn, schema, source=source.name,
+                                batch_id=batch_id, frame=good,
+                                positions=[batch.positions[i] for i in good.index])
+            counts["quarantined"] = _stage(source.name, "quarantine", batch_id, load.quarantine, conn, schema,
+                                           source=source.name, batch_id=batch_id, rows=quarantined)
+            counts["read"] = read
+            status = "held" if held else "succeeded"
+            audit.close_batch(conn, batch_id, status=status, counts=counts, gx_statistics=stats or None,
+                              error=held)
+            audit.set_watermark(conn, source.name, batch.position, batch_id)
+        return BatchResult(batch_id, status, counts, held)
+    except BaseException as exc:
+        error = exc if isinstance(exc, StageError) else StageError(source.name, "load", exc, batch_id)
+        audit.fail_batch(engine, batch_id, str(error), rows_read=read)
+        if error is exc:
+            raise
+        raise error from exc
+
+
+def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = False,
+               on_batch: Callable[[BatchResult], None] | None = None) -> RunResult:
+    """Load every batch the source has after its watermark (from the start with ``full_refresh``).
+
+    A source with nothing new still leaves an ``unchanged`` audit row, so an auditor sees
+    that the run happened and found nothing to do.
+    """
+    from quality.suite import build_suite
+
+    run_id = str(uuid.uuid4())
+    result = RunResult(source.name, run_id)
+    schema = _stage(source.name, "schema", None, get_schema, source.schema)
+    adapter = _stage(source.name, "extract", None, make_adapter, source)
+    start = None if full_refresh else audit.get_watermark(engine, source.name)
+    suite = build_suite(schema)
+    base = dict(run_id=run_id, source=source.name, adapter=source.adapter,
+                schema_name=schema.name, schema_version=schema.version)
+    try:
+        origin = adapter.describe()
+        batches = iter(adapter.batches(start))
+        while True:
+            batch = next(batches, None)
+            if batch is None:
+                break
+            done = process_batch(engine, source, schema, batch, run_id=run_id, suite=suite, start=start)
+            result.batches.append(done)
+            start = batch.position
+            if on_batch:
+                on_batch(done)
+    except StageError:
+        raise
+    except Exception as exc:  # extraction failed: leave a failed audit row that says why
+        batch_id = audit.open_batch(engine, **base, position_start=start)
+        error = StageError(source.name, "extract", exc, batch_id)
+        audit.fail_batch(engine, batch_id, str(error))
+        raise error from exc
+    if not result.batches:
+        batch_id = audit.open_batch(engine, **base, file=origin.get("file"), file_sha256=origin.get("sha256"),
+                                    position_start=start, position_end=start)
+        with engine.begin() as conn:
+            audit.close_batch(conn, batch_id, status="unchanged", counts={},
+                              error="nothing new since the watermark")
+        result.batches.append(BatchResult(batch_id, "unchanged", {k: 0 for k in audit.COUNTS}))
+    return result

@@ -1,0 +1,82 @@
+"""Run a schema's suite on a mapped batch and say which rows failed which check, and why.
+
+Great Expectations' COMPLETE result format lists failing rows by index, and its cost grows
+with the failing rows. So the suite runs first in SUMMARY form; if some check fails for
+most of the batch the source is broken (a changed column or date format) and the batch is
+held whole with one reason; otherwise only the checks that failed run again, COMPLETE, to
+name their rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import great_expectations as gx
+from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+
+from quality.context import batch_definition
+from schemas.mapping import CheckFailure
+
+
+@dataclass
+class Validation:
+    failures: list[CheckFailure] = field(default_factory=list)
+    statistics: dict = field(default_factory=dict)
+    held: str | None = None
+    """Set when the batch is held whole: the one reason for all its rows."""
+
+
+def _run(frame: pd.DataFrame, suite: gx.ExpectationSuite, result_format: str) -> ExpectationSuiteValidationResult:
+    batch = batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    return batch.validate(suite, result_format={"result_format": result_format})
+
+
+def _reasons(frame: pd.DataFrame, config) -> callable:
+    kwargs, template = config.kwargs, config.meta["reason"]
+    column = kwargs.get("column") or kwargs.get("column_A")
+    other = kwargs.get("column_B")
+
+    def describe(rows: np.ndarray) -> list[str]:
+        values = frame[column].loc[rows].tolist()
+        others = frame[other].loc[rows].tolist() if other else [None] * len(rows)
+        return [template.format(value=v, other=o) for v, o in zip(values, others)]
+
+    return describe
+
+
+def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite, *, max_failure_ratio: float = 0.5,
+             hold_min_rows: int = 20) -> Validation:
+    if frame.empty:
+        return Validation(statistics={"evaluated_expectations": 0, "rows": 0})
+    summary = _run(frame, suite, "SUMMARY")
+    stats = dict(summary.statistics)
+    stats["rows"] = len(frame)
+    failed = [r for r in summary.results if not r.success]
+    stats["failed_checks"] = {r.expectation_config.meta["check"]: r.result.get("unexpected_count", 0) for r in failed}
+    broken = [r for r in failed if r.exception_info.get("raised_exception")]
+    if broken:
+        info = broken[0].exception_info
+        raise RuntimeError(f"expectation {broken[0].expectation_config.type} could not run: "
+                           f"{info.get('exception_message')}")
+    worst = max(failed, key=lambda r: r.result.get("unexpected_percent") or 0, default=None)
+    if worst is not None and len(frame) >= hold_min_rows and \
+            (worst.result.get("unexpected_percent") or 0) / 100 > max_failure_ratio:
+        meta = worst.expectation_config.meta
+        examples = ", ".join(repr(v) for v in worst.result.get("partial_unexpected_list", [])[:3])
+        return Validation(statistics=stats, held=(
+            f"batch held whole: check {meta['check']} failed for {worst.result['unexpected_percent']:.0f}% "
+            f"of rows (e.g. {examples}); the source looks broken (changed columns or formats?)"))
+    if not failed:
+        return Validation(statistics=stats)
+    detail = gx.ExpectationSuite(name=suite.name + ":failed")
+    for r in failed:
+        detail.add_expectation(r.expectation_config.to_domain_obj())
+    complete = _run(frame, detail, "COMPLETE")
+    failures = []
+    for r in complete.results:
+        rows = np.asarray(r.result.get("unexpected_index_list") or [], dtype=np.int64)
+        if rows.size:
+            failures.append(CheckFailure(r.expectation_config.meta["check"], rows,
+                                         _reasons(frame, r.expectation_config)))
+    return Validation(failures=failures, statistics=stats)

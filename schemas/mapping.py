@@ -1,0 +1,128 @@
+"""Map: a source's raw records onto a schema, field by field, without per-row Python.
+
+Renames the department's columns, trims and NFC-normalises text (a name typed in NFD and
+the same name in NFC are one person), translates the department's values into the schema's
+codes, and parses dates as Vietnamese systems write them (dd/mm/yyyy first). A value that
+can't be parsed is a *mapping check* failure: the row goes to quarantine with the value
+named, never silently becomes empty.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from schemas import Schema
+
+
+class MappingError(ValueError):
+    """The batch as a whole does not fit the schema (columns missing)."""
+
+
+@dataclass
+class CheckFailure:
+    """Rows that failed one check; reasons are built only when asked, as a held batch needs none."""
+
+    check: str
+    rows: np.ndarray
+    reason: Callable[[np.ndarray], list[str]]
+
+
+@dataclass
+class Mapped:
+    frame: pd.DataFrame
+    failures: list[CheckFailure]
+
+    def failed_rows(self) -> np.ndarray:
+        if not self.failures:
+            return np.empty(0, dtype=np.int64)
+        return np.unique(np.concatenate([f.rows for f in self.failures]))
+
+
+def _human_format(fmt: str) -> str:
+    return (fmt.replace("%d", "dd").replace("%m", "mm").replace("%Y", "yyyy")
+            .replace("%H", "HH").replace("%M", "MM").replace("%S", "SS"))
+
+
+def _text(series: pd.Series) -> pd.Series:
+    s = series.astype("object")
+    present = s.notna()
+    s[present] = s[present].astype(str).str.strip().str.normalize("NFC")
+    return s.where(s.ne("") & present, None)
+
+
+def _parse_timestamps(s: pd.Series, formats: tuple[str, ...], tz: str) -> pd.Series:
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    todo = s.notna()
+    for fmt in formats:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(s[todo], format=fmt, errors="coerce").astype("datetime64[us]")
+        out[parsed.index] = out[parsed.index].fillna(parsed)
+        todo &= out.isna()
+    return out.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+
+
+def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str],
+                values: dict[str, dict[str, str]], date_formats: tuple[str, ...],
+                timezone: str) -> Mapped:
+    """Return the batch in schema form plus the rows that failed a mapping check."""
+    column_of = {v: k for k, v in fields.items()} if fields else {f: f for f in schema.field_names}
+    unknown_targets = set(column_of) - set(schema.field_names)
+    if unknown_targets:
+        raise MappingError(f"the field mapping names fields not in schema {schema.name!r}: "
+                           f"{', '.join(sorted(unknown_targets))}")
+    missing = [f"{column_of.get(f, f)} ({f})" for f in schema.required_fields
+               if column_of.get(f, f) not in records.columns]
+    if missing:
+        raise MappingError(f"missing required columns: {', '.join(missing)}")
+
+    frame = pd.DataFrame(index=records.index)
+    failures: list[CheckFailure] = []
+    for f in schema.fields:
+        col = column_of.get(f.name)
+        raw = records[col] if col in records.columns else pd.Series(None, index=records.index, dtype=object)
+        text = _text(raw)
+        if f.name in values:
+            text = text.replace(values[f.name])
+        if f.type == "timestamp" or f.type == "date":
+            parsed = _parse_timestamps(text, date_formats, timezone)
+            if f.type == "date":
+                parsed = parsed.dt.date
+            bad = text.notna() & parsed.isna()
+            formats = " or ".join(_human_format(x) for x in date_formats[:3])
+            _add(failures, f"parse_date:{f.name}", bad, text,
+                 lambda v, n=f.name: f"{n} {v!r} is not a valid date ({formats}, ...)")
+            frame[f.name] = parsed
+        elif f.type in ("integer", "decimal"):
+            parsed = pd.to_numeric(text, errors="coerce")
+            bad = text.notna() & parsed.isna()
+            _add(failures, f"parse_number:{f.name}", bad, text,
+                 lambda v, n=f.name: f"{n} {v!r} is not a number")
+            frame[f.name] = parsed.astype("Int64") if f.type == "integer" else parsed
+        elif f.type == "boolean":
+            lowered = text.str.lower()
+            parsed = lowered.map({"true": True, "1": True, "có": True, "false": False, "0": False, "không": False})
+            bad = text.notna() & parsed.isna()
+            _add(failures, f"parse_boolean:{f.name}", bad, text,
+                 lambda v, n=f.name: f"{n} {v!r} is not true/false")
+            frame[f.name] = parsed.astype("boolean")
+        else:
+            frame[f.name] = text
+
+    key = list(schema.natural_key)
+    complete = frame[key].notna().all(axis=1)
+    dup = frame[key].duplicated(keep="first") & complete
+    shown = frame[key].apply(tuple, axis=1) if len(key) > 1 else frame[key[0]]
+    _add(failures, "unique_key:" + "+".join(key), dup, shown,
+         lambda v, k="+".join(key): f"duplicate: {k} {v!r} appears earlier in the same batch")
+    return Mapped(frame=frame, failures=failures)
+
+
+def _add(failures: list[CheckFailure], check: str, mask: pd.Series, shown: pd.Series,
+         describe: Callable[[object], str]) -> None:
+    rows = np.flatnonzero(mask.to_numpy(dtype=bool))
+    if rows.size:
+        failures.append(CheckFailure(check, rows, lambda r: [describe(shown.iloc[i]) for i in r]))

@@ -1,0 +1,1 @@
+"""Load: the PostgreSQL warehouse (schemas ref, core, staging, quarantine, audit)."""

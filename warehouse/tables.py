@@ -1,0 +1,139 @@
+"""The warehouse's tables: fixed audit tables, and per schema a core, staging and
+quarantine table derived from the schema file.
+
+Every core row carries its lineage (source, batch, position in the source, row hash, when
+it was loaded, schema version) so an auditor can follow it back to where it came from.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Integer,
+                        MetaData, Numeric, PrimaryKeyConstraint, String, Table, Text,
+                        UniqueConstraint, func)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from schemas import Field, Schema, all_schemas
+
+PG_SCHEMAS = ("ref", "core", "staging", "quarantine", "audit")
+LINEAGE = ("source", "batch_id", "source_position", "row_hash", "loaded_at", "schema_version")
+
+metadata = MetaData()
+
+batch = Table(
+    "batch", metadata,
+    Column("batch_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), nullable=False, index=True),
+    Column("source", String(63), nullable=False, index=True),
+    Column("adapter", String(63), nullable=False),
+    Column("schema_name", String(63), nullable=False),
+    Column("schema_version", String(15), nullable=False),
+    Column("file", Text),
+    Column("file_sha256", String(64)),
+    Column("position_start", JSONB),
+    Column("position_end", JSONB),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),
+    Column("rows_read", BigInteger, nullable=False, server_default="0"),
+    Column("rows_inserted", BigInteger, nullable=False, server_default="0"),
+    Column("rows_updated", BigInteger, nullable=False, server_default="0"),
+    Column("rows_unchanged", BigInteger, nullable=False, server_default="0"),
+    Column("rows_quarantined", BigInteger, nullable=False, server_default="0"),
+    Column("gx_statistics", JSONB),
+    Column("error", Text),
+    CheckConstraint("status IN ('running', 'succeeded', 'held', 'failed', 'unchanged')", name="batch_status"),
+    CheckConstraint("status IN ('running', 'failed') OR "
+                    "rows_read = rows_inserted + rows_updated + rows_unchanged + rows_quarantined",
+                    name="batch_rows_add_up"),
+    schema="audit",
+)
+
+watermark = Table(
+    "watermark", metadata,
+    Column("source", String(63), primary_key=True),
+    Column("position", JSONB, nullable=False),
+    Column("batch_id", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="audit",
+)
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("schema_name", String(63), primary_key=True),
+    Column("version", String(15), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="audit",
+)
+
+SQL_TYPES = {"string": Text, "timestamp": lambda: DateTime(timezone=True), "date": Date,
+             "integer": BigInteger, "decimal": Numeric, "boolean": Boolean}
+
+
+def _column(f: Field, *, keep_required: bool) -> Column:
+    kind = String(f.max_length) if f.type == "string" and f.max_length else SQL_TYPES[f.type]()
+    return Column(f.name, kind, nullable=not (keep_required and f.required), comment=f.description or None)
+
+
+def core_table(s: Schema, md: MetaData = metadata) -> Table:
+    return Table(
+        s.name, md,
+        *(_column(f, keep_required=True) for f in s.fields),
+        Column("source", String(63), nullable=False),
+        Column("batch_id", BigInteger, nullable=False, index=True),
+        Column("source_position", Text, nullable=False),
+        Column("row_hash", String(32), nullable=False),
+        Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("schema_version", String(15), nullable=False),
+        PrimaryKeyConstraint(*s.natural_key, name=f"{s.name}_pkey"),
+        schema="core", comment=s.title,
+    )
+
+
+def staging_table(s: Schema, md: MetaData = metadata) -> Table:
+    """Template of the per-batch staging table (a temporary copy is made per batch)."""
+    return Table(
+        s.name, md,
+        *(_column(f, keep_required=False) for f in s.fields),
+        Column("source_position", Text, nullable=False),
+        schema="staging", prefixes=["UNLOGGED"],
+    )
+
+
+def quarantine_table(s: Schema, md: MetaData = metadata) -> Table:
+    return Table(
+        s.name, md,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("source", String(63), nullable=False),
+        Column("batch_id", BigInteger, nullable=False, index=True),
+        Column("last_batch_id", BigInteger, nullable=False),
+        Column("times_seen", Integer, nullable=False, server_default="1"),
+        Column("source_position", Text, nullable=False),
+        Column("raw_record", JSONB, nullable=False),
+        Column("failed_checks", ARRAY(Text), nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("row_hash", String(32), nullable=False),
+        Column("schema_version", String(15), nullable=False),
+        Column("quarantined_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        UniqueConstraint("source", "source_position", "row_hash", name=f"{s.name}_quarantine_once"),
+        schema="quarantine",
+    )
+
+
+@cache
+def schema_tables(name: str) -> tuple[Table, Table, Table]:
+    """(core, staging, quarantine) for a schema, created once per process."""
+    from schemas import get_schema
+
+    s = get_schema(name)
+    return core_table(s), staging_table(s), quarantine_table(s)
+
+
+def derived_metadata() -> MetaData:
+    """A fresh MetaData holding every schema-derived table, for comparison with the database."""
+    md = MetaData()
+    for s in all_schemas():
+        core_table(s, md), staging_table(s, md), quarantine_table(s, md)
+    return md
+
