@@ -21,6 +21,10 @@ class SourceError(Exception):
     Raised before any of its records reach the warehouse, so the batch fails whole.
     """
 
+    def __init__(self, problem: str, source: str | None = None):
+        self.problem, self.source = problem, source
+        super().__init__(f"source {source!r}: {problem}" if source else problem)
+
 
 @dataclass
 class Batch:
@@ -61,7 +65,7 @@ class Adapter(ABC):
         return None
 
     def fail(self, problem: str) -> SourceError:
-        return SourceError(f"source {self.source_name!r}: {problem}")
+        return SourceError(problem, self.source_name)
 
 
 REGISTRY: dict[str, type[Adapter]] = {}

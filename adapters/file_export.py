@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ class FileExport(Adapter):
         self.describe()
         with self.path.open(encoding=self.encoding, newline="") as fh:
             row = next(csv.reader(fh, delimiter=self.delimiter), None)
-        return [c.strip() for c in row] if row else []
+        return [unicodedata.normalize("NFC", c.strip()) for c in row] if row else []
 
     def batches(self, resume_from: dict[str, Any] | None = None) -> Iterator[Batch]:
         facts = self.describe()
@@ -91,7 +92,7 @@ class FileExport(Adapter):
         name = self.path.name
         with self.path.open(encoding=self.encoding, newline="") as fh:
             reader = csv.reader(fh, delimiter=self.delimiter)
-            header = [c.strip() for c in next(reader, [])]
+            header = [unicodedata.normalize("NFC", c.strip()) for c in next(reader, [])]
             if not any(header):
                 raise self.fail(f"{name} has no header line")
             if len(set(header)) != len(header):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +77,10 @@ def load_sources(path: Path | None = None) -> dict[str, SourceConfig]:
         unknown = set(entry) - known
         if unknown:
             raise ConfigError(f"{path.name}: source {name!r} has unknown keys: {', '.join(sorted(unknown))}")
+        nfc = partial(unicodedata.normalize, "NFC")  # a registry typed on a Mac may hold NFD
         entry.update(options=options, tags=tuple(entry.get("tags", ())),
+                     fields={nfc(str(k)): v for k, v in (entry.get("fields") or {}).items()},
+                     values={f: {nfc(str(k)): v for k, v in m.items()} for f, m in (entry.get("values") or {}).items()},
                      date_formats=tuple(entry.get("date_formats", DEFAULT_DATE_FORMATS)))
         sources[name] = SourceConfig(**entry)
     return sources

@@ -24,8 +24,13 @@ from warehouse import audit, load
 class StageError(RuntimeError):
     def __init__(self, source: str, stage: str, cause: BaseException, batch_id: int | None = None):
         self.source, self.stage, self.batch_id = source, stage, batch_id
-        detail = str(cause) if isinstance(cause, (SourceError, ValueError)) else f"{type(cause).__name__}: {cause}"
-        super().__init__(f"source {source!r}, {stage}: {detail}" if source not in detail else f"{stage}: {detail}")
+        if isinstance(cause, SourceError):
+            detail = cause.problem
+        elif isinstance(cause, ValueError):
+            detail = str(cause)
+        else:
+            detail = f"{type(cause).__name__}: {cause}"
+        super().__init__(f"source {source!r}, {stage}: {detail}")
 
 
 @dataclass

@@ -1,0 +1,73 @@
+"""The command line: help with examples, exit codes, one-line errors, the real console script."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hub.cli import app
+from hub.config import REPO_ROOT
+
+runner = CliRunner()
+COMMANDS = [["run"], ["status"], ["warehouse", "upgrade"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Example: hub " + command[0] in result.output
+
+
+def test_run_needs_a_source_or_all(engine):
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 2
+    assert "name one SOURCE or pass --all" in result.output
+
+
+def test_unknown_source_is_one_line_and_non_zero(engine):
+    result = runner.invoke(app, ["run", "no_such_source"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: no source named 'no_such_source' in sources.yaml (known: bacgiang_dossiers_export)"]
+
+
+def test_a_bad_source_fails_with_one_line(engine, tmp_path, monkeypatch):
+    registry = tmp_path / "sources.yaml"
+    registry.write_text((REPO_ROOT / "sources.yaml").read_text(encoding="utf-8").replace(
+        "path: demo/data/dossiers.csv", f"path: {tmp_path / 'gone.csv'}"), encoding="utf-8")
+    monkeypatch.setenv("HUB_SOURCES", str(registry))
+    result = runner.invoke(app, ["run", "bacgiang_dossiers_export"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "file not found" in lines[0] and lines[0].startswith("error: source ")
+
+
+def test_run_then_status_show_the_demo_counts(engine, manifest):
+    result = runner.invoke(app, ["run", "--all"])
+    assert result.exit_code == 0, result.output
+    e = manifest["expected"]
+    assert (f"read {e['read']}, inserted {e['inserted']}, updated 0, unchanged 0, "
+            f"quarantined {e['quarantined']}") in result.output
+    status = runner.invoke(app, ["status"])
+    assert status.exit_code == 0
+    assert "bacgiang_dossiers_export" in status.output and str(e["inserted"]) in status.output
+
+
+def test_console_script_on_a_fresh_embedded_warehouse(tmp_path, manifest):
+    """The README's main job as a user runs it: no URL set, the embedded warehouse created on first use."""
+    env = {k: v for k, v in os.environ.items() if k != "HUB_WAREHOUSE_URL"}
+    env["HUB_HOME"] = str(tmp_path / "home")
+    hub = Path(sys.executable).parent / "hub"
+    first = subprocess.run([hub, "run", "--all"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    e = manifest["expected"]
+    assert f"inserted {e['inserted']}" in first.stdout
+    second = subprocess.run([hub, "run", "--all"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert "inserted 0, updated 0" in second.stdout
+    assert (tmp_path / "home" / "warehouse" / "PG_VERSION").exists()
