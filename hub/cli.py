@@ -26,11 +26,11 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def _engine():
+    from hub.pipeline import prepare_warehouse
     from warehouse.connect import get_engine
-    from warehouse.migrate import upgrade
 
     engine = get_engine()
-    upgrade(engine)  # first run, or a schema file that gained a field
+    prepare_warehouse(engine)  # first run, or a schema file that gained a field
     return engine
 
 

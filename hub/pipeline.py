@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from adapters import Adapter, Batch, SourceError, get_adapter_class
 from hub.config import SourceConfig
-from schemas import Schema, get_schema
+from schemas import Schema, get_schema, pii
 from schemas.mapping import CheckFailure, map_records
 from warehouse import audit, load
 
@@ -56,6 +56,16 @@ class RunResult:
         return [b for b in self.batches if b.status == "held"]
 
 
+def prepare_warehouse(engine: Engine) -> None:
+    """Migrate, and load the reference data on first use: checks read the ref tables."""
+    from refdata import sync
+    from warehouse.migrate import upgrade
+
+    upgrade(engine)
+    if not sync.is_loaded(engine):
+        sync.sync(engine)
+
+
 def make_adapter(source: SourceConfig) -> Adapter:
     return get_adapter_class(source.adapter)(source.name, source.options)
 
@@ -69,14 +79,15 @@ def _stage(source_name: str, stage: str, at_batch: int | None, fn: Callable, /, 
         raise StageError(source_name, stage, exc, at_batch) from exc
 
 
-def _quarantine_rows(batch: Batch, failures: list[CheckFailure], held: str | None) -> list[dict[str, Any]]:
+def _quarantine_rows(batch: Batch, failures: list[CheckFailure], held: str | None,
+                     protect: Callable[..., dict]) -> list[dict[str, Any]]:
     """One quarantine row per failing record, with every check it failed and why."""
-    rows = [{"position": p, "raw": raw, "checks": ["field_count"], "reason": reason}
+    rows = [{"position": p, "raw": protect(raw, aligned=False), "checks": ["field_count"], "reason": reason}
             for p, raw, reason in batch.rejected]
     if held:
         checks = sorted({f.check for f in failures}) or ["held"]
         records = batch.records.to_dict("records")
-        return rows + [{"position": p, "raw": r, "checks": checks, "reason": held}
+        return rows + [{"position": p, "raw": protect(r), "checks": checks, "reason": held}
                        for p, r in zip(batch.positions, records)]
     by_row: dict[int, tuple[list[str], list[str]]] = {}
     for f in failures:
@@ -86,7 +97,7 @@ def _quarantine_rows(batch: Batch, failures: list[CheckFailure], held: str | Non
             reasons.append(reason)
     for i in sorted(by_row):
         checks, reasons = by_row[i]
-        rows.append({"position": batch.positions[i], "raw": batch.records.iloc[i].to_dict(),
+        rows.append({"position": batch.positions[i], "raw": protect(batch.records.iloc[i].to_dict()),
                      "checks": checks, "reason": "; ".join(reasons)})
     return rows
 
@@ -124,7 +135,13 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
                              max_failure_ratio=source.max_failure_ratio)
             stats, held = checked.statistics, checked.held
             failures += checked.failures
-        quarantined = _quarantine_rows(batch, failures, held)
+        columns = {v: k for k, v in source.fields.items()}
+        def protect(raw: dict, aligned: bool = True) -> dict:
+            if not schema.protected:
+                return raw
+            return pii.protect_raw(raw, columns, schema) if aligned else pii.protect_unaligned(raw)
+
+        quarantined = _quarantine_rows(batch, failures, held, protect)
         if held:
             good = mapped.frame.iloc[0:0]
         else:
@@ -159,6 +176,7 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
     A source with nothing new still leaves an ``unchanged`` audit row, so an auditor sees
     that the run happened and found nothing to do.
     """
+    from quality import catalogs
     from quality.suite import build_suite
 
     run_id = str(uuid.uuid4())
@@ -166,7 +184,8 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
     schema = _stage(source.name, "schema", None, get_schema, source.schema)
     adapter = _stage(source.name, "extract", None, make_adapter, source)
     start = None if full_refresh else audit.get_watermark(engine, source.name)
-    suite = build_suite(schema)
+    catalogs.use(_stage(source.name, "reference data", None, catalogs.load, engine))
+    suite = _stage(source.name, "validate", None, build_suite, schema)
     base = dict(run_id=run_id, source=source.name, adapter=source.adapter,
                 schema_name=schema.name, schema_version=schema.version)
     try:

@@ -1,8 +1,10 @@
 """The expectation suite of a schema, derived from its file and nothing else.
 
-Each expectation carries in its ``meta`` the check's short name and a reason template, so a
-failing row reaches quarantine with words a person can read ("status 'done' is not one of
-...") rather than an expectation's class name alone.
+Each expectation carries in its ``meta`` the check's short name and how to say why a row
+failed (a template, or the name of a domain rule in quality.checks), so a failing row reaches
+quarantine with words a person can read ("status 'done' is not one of ...") rather than an
+expectation's class name alone. Code lists come from the ``ref`` tables, through the
+catalogues loaded for the run.
 """
 from __future__ import annotations
 
@@ -11,43 +13,71 @@ from datetime import datetime, timezone
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from quality import catalogs, checks
 from quality.context import gx_context
 from schemas import Schema
 
 
-def _meta(check: str, reason: str) -> dict:
-    return {"check": check, "reason": reason}
+class SuiteError(ValueError):
+    """The suite can't be built (a code list the schema names is not in ref.code_list)."""
 
 
-def build_suite(schema: Schema, *, now: datetime | None = None) -> gx.ExpectationSuite:
-    gx_context()  # a suite needs a live context before expectations are added
+def _meta(check: str, reason: str | None = None, explain: str | None = None) -> dict:
+    return {"check": check, "reason": reason, "explain": explain}
+
+
+def expectations(schema: Schema, *, now: datetime | None = None, cats: catalogs.Catalogs | None = None):
+    """Yield the schema's expectations; one place decides which check a field key means."""
     now = now or datetime.now(timezone.utc)
-    suite = gx.ExpectationSuite(name=f"{schema.name}@{schema.version}")
+    cats = cats or catalogs.current()
     for f in schema.fields:
         col = f.name
         if f.required:
-            suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(
-                column=col, meta=_meta(f"not_null:{col}", f"{col} is missing")))
+            yield gxe.ExpectColumnValuesToNotBeNull(column=col, meta=_meta(f"not_null:{col}", f"{col} is missing"))
         if f.max_length:
-            suite.add_expectation(gxe.ExpectColumnValueLengthsToBeBetween(
+            yield gxe.ExpectColumnValueLengthsToBeBetween(
                 column=col, max_value=f.max_length,
-                meta=_meta(f"max_length:{col}", f"{col} {{value!r}} is longer than {f.max_length} characters")))
+                meta=_meta(f"max_length:{col}", f"{col} {{value!r}} is longer than {f.max_length} characters"))
         if f.pattern:
-            suite.add_expectation(gxe.ExpectColumnValuesToMatchRegex(
-                column=col, regex=f.pattern,
-                meta=_meta(f"pattern:{col}", f"{col} {{value!r}} is not a well-formed {col}")))
-        if f.allowed:
-            shown = ", ".join(f.allowed)
-            suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
-                column=col, value_set=list(f.allowed),
-                meta=_meta(f"allowed:{col}", f"{col} {{value!r}} is not one of: {shown}")))
+            yield gxe.ExpectColumnValuesToMatchRegex(
+                column=col, regex=f.pattern, meta=_meta(f"pattern:{col}", f"{col} {{value!r}} is not a well-formed {col}"))
+        if f.code_list:
+            codes = cats.code_lists.get(f.code_list)
+            if not codes:
+                raise SuiteError(f"code list {f.code_list!r} (schema {schema.name}, field {col}) is not in "
+                                 "ref.code_list: run `hub refdata sync`")
+            shown = ", ".join(codes) if len(codes) <= 12 else ", ".join(codes[:12]) + ", ..."
+            yield gxe.ExpectColumnValuesToBeInSet(
+                column=col, value_set=codes,
+                meta=_meta(f"code_list:{col}", f"{col} {{value!r}} is not in code list {f.code_list} ({shown})"))
         if f.not_in_future:
-            suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(
-                column=col, max_value=now,
-                meta=_meta(f"not_in_future:{col}", f"{col} {{value}} is in the future")))
+            yield gxe.ExpectColumnValuesToBeBetween(
+                column=col, max_value=now, meta=_meta(f"not_in_future:{col}", f"{col} {{value}} is in the future"))
         if f.not_before:
-            suite.add_expectation(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=col, column_B=f.not_before, or_equal=True,
-                ignore_row_if="either_value_is_missing",
-                meta=_meta(f"not_before:{col}", f"{col} {{value}} is before {f.not_before} {{other}}")))
+            yield gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=col, column_B=f.not_before, or_equal=True, ignore_row_if="either_value_is_missing",
+                meta=_meta(f"not_before:{col}", f"{col} {{value}} is before {f.not_before} {{other}}"))
+        if f.admin_unit_at:
+            yield checks.ExpectColumnPairValuesToBeAdminUnitValidAtDate(
+                column_A=col, column_B=f.admin_unit_at, ignore_row_if="either_value_is_missing",
+                meta=_meta(f"admin_unit_at_date:{col}", explain="admin_unit_at_date"))
+        if f.format == "cccd":
+            columns = [col] + [c for c in (f.birth_date_field, f.sex_field) if c]
+            yield checks.ExpectMulticolumnValuesToBeValidCccd(
+                column_list=columns, ignore_row_if="all_values_are_missing",
+                meta=_meta(f"cccd:{col}", explain="cccd"))
+        elif f.format == "vn_tax_code":
+            yield checks.ExpectColumnValuesToBeValidVnTaxCode(
+                column=col, meta=_meta(f"tax_code:{col}", explain="tax_code"))
+        elif f.format == "name":
+            yield checks.ExpectColumnValuesToBeNormalizedText(
+                column=col, meta=_meta(f"normalized_text:{col}", explain="normalized_text"))
+
+
+def build_suite(schema: Schema, *, now: datetime | None = None,
+                cats: catalogs.Catalogs | None = None) -> gx.ExpectationSuite:
+    gx_context()  # a suite needs a live context before expectations are added
+    suite = gx.ExpectationSuite(name=f"{schema.name}@{schema.version}")
+    for expectation in expectations(schema, now=now, cats=cats):
+        suite.add_expectation(expectation)
     return suite

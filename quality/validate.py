@@ -15,6 +15,7 @@ import pandas as pd
 import great_expectations as gx
 from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
 
+from quality import checks
 from quality.context import batch_definition
 from schemas.mapping import CheckFailure
 
@@ -34,6 +35,8 @@ def _run(frame: pd.DataFrame, suite: gx.ExpectationSuite, result_format: str) ->
 
 def _reasons(frame: pd.DataFrame, config) -> callable:
     kwargs, template = config.kwargs, config.meta["reason"]
+    if config.meta.get("explain"):
+        return lambda rows: checks.explain(config.meta["explain"], frame, rows, kwargs)
     column = kwargs.get("column") or kwargs.get("column_A")
     other = kwargs.get("column_B")
 

@@ -7,13 +7,20 @@ schema is written by hand anywhere else, so adding an optional field is an edit 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import os
 from functools import cache
 from pathlib import Path
 
 import yaml
 
 SCHEMA_DIR = Path(__file__).parent
+
+
+def schema_dir() -> Path:
+    """``HUB_SCHEMAS_DIR`` or the shipped folder: a deployment may keep its schema files apart."""
+    return Path(os.environ.get("HUB_SCHEMAS_DIR", SCHEMA_DIR))
 FIELD_TYPES = {"string", "timestamp", "date", "integer", "decimal", "boolean"}
+FORMATS = {"cccd", "vn_tax_code", "name"}
 
 
 class SchemaError(ValueError):
@@ -28,10 +35,21 @@ class Field:
     description: str = ""
     max_length: int | None = None
     pattern: str | None = None
-    allowed: tuple[str, ...] | None = None
+    code_list: str | None = None
+    """Values must be codes of this list in ref.code_list (the hub's catalogue, not the schema)."""
     not_in_future: bool = False
     not_before: str | None = None
+    admin_unit_at: str | None = None
+    """An administrative unit code that must name a unit on the date in this field."""
+    format: str | None = None
+    """A domain format with its own check: cccd, vn_tax_code, name (NFC, trimmed)."""
+    birth_date_field: str | None = None
+    sex_field: str | None = None
     pii: bool = False
+    """Personal data. With protect: hashed, the warehouse keeps a keyed hash and a masked form only."""
+    protect: str | None = None
+    keep_raw: bool = False
+    """Only with protect: also keep the raw value, in a privileged column <name>_raw."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,22 @@ class Schema:
         return [f.name for f in self.fields]
 
     @property
+    def protected(self) -> list[Field]:
+        return [f for f in self.fields if f.protect]
+
+    @property
+    def stored_key(self) -> tuple[str, ...]:
+        """The natural key as stored: a protected field is keyed by its hash."""
+        names = {f.name for f in self.protected}
+        return tuple(f"{k}_hash" if k in names else k for k in self.natural_key)
+
+    def definition(self) -> dict:
+        """What the warehouse depends on, for telling minor from major changes."""
+        return {"natural_key": list(self.natural_key),
+                "fields": {f.name: {"type": f.type, "required": f.required, "protect": f.protect,
+                                    "keep_raw": f.keep_raw, "max_length": f.max_length} for f in self.fields}}
+
+    @property
     def required_fields(self) -> list[str]:
         return [f.name for f in self.fields if f.required]
 
@@ -66,10 +100,7 @@ class Schema:
 def _parse(data: dict, path: Path | None) -> Schema:
     where = path.name if path else "schema"
     try:
-        fields = tuple(
-            Field(**{**f, "allowed": tuple(f["allowed"]) if f.get("allowed") else None})
-            for f in data["fields"]
-        )
+        fields = tuple(Field(**f) for f in data["fields"])
         schema = Schema(
             name=data["name"],
             version=str(data["version"]),
@@ -79,13 +110,20 @@ def _parse(data: dict, path: Path | None) -> Schema:
             fields=fields,
             path=path,
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         raise SchemaError(f"{where}: malformed schema ({exc})") from exc
     names = schema.field_names
     problems = [f"unknown type {f.type!r} for {f.name}" for f in fields if f.type not in FIELD_TYPES]
     problems += [f"natural key {k!r} is not a field" for k in schema.natural_key if k not in names]
-    problems += [f"{f.name}.not_before names unknown field {f.not_before!r}"
-                 for f in fields if f.not_before and f.not_before not in names]
+    for f in fields:
+        for key in ("not_before", "admin_unit_at", "birth_date_field", "sex_field"):
+            other = getattr(f, key)
+            if other and other not in names:
+                problems.append(f"{f.name}.{key} names unknown field {other!r}")
+        if f.format and f.format not in FORMATS:
+            problems.append(f"{f.name}: unknown format {f.format!r} (known: {', '.join(sorted(FORMATS))})")
+        if f.protect and f.protect != "hashed":
+            problems.append(f"{f.name}: protect must be 'hashed'")
     if len(set(names)) != len(names):
         problems.append("duplicate field names")
     if not all(p.isdigit() for p in schema.version.split(".")) or schema.version.count(".") != 1:
@@ -99,17 +137,21 @@ def load_schema_file(path: Path) -> Schema:
     return _parse(yaml.safe_load(Path(path).read_text(encoding="utf-8")), Path(path))
 
 
-@cache
 def get_schema(name: str) -> Schema:
-    path = SCHEMA_DIR / f"{name}.yaml"
+    path = schema_dir() / f"{name}.yaml"
     if not path.exists():
         known = ", ".join(all_schema_names()) or "none"
         raise SchemaError(f"no schema named {name!r} (known: {known})")
+    return _load_cached(path, path.stat().st_mtime_ns)
+
+
+@cache
+def _load_cached(path: Path, _mtime: int) -> Schema:
     return load_schema_file(path)
 
 
 def all_schema_names() -> list[str]:
-    return sorted(p.stem for p in SCHEMA_DIR.glob("*.yaml"))
+    return sorted(p.stem for p in schema_dir().glob("*.yaml"))
 
 
 def all_schemas() -> list[Schema]:

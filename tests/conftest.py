@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from hub.config import REPO_ROOT, SourceConfig, load_sources
+from refdata.sync import sync
 from warehouse.connect import embedded_url, get_engine
 from warehouse.migrate import upgrade
 
@@ -31,6 +32,7 @@ def template_url(tmp_path_factory) -> str:
     url = embedded_url(tmp_path_factory.mktemp("pg") / "warehouse")
     engine = create_engine(url)
     upgrade(engine)
+    sync(engine, ["24"])  # the province the hub serves: legacy Bắc Giang, now part of Bắc Ninh
     engine.dispose()
     return url
 

@@ -11,7 +11,7 @@ KINDS = {  # defect kind -> (check that must have failed, words the reason must 
     "impossible_date": ("parse_date:received_at", "is not a valid date"),
     "completed_before_received": ("not_before:completed_at", "is before received_at"),
     "future_date": ("not_in_future:received_at", "is in the future"),
-    "unknown_status": ("allowed:status", "is not one of"),
+    "unknown_status": ("code_list:status", "is not in code list dossier_status"),
     "duplicate": ("unique_key:dossier_code", "appears earlier in the same batch"),
     "wrong_field_count": ("field_count", "fields where the header has 9"),
 }
@@ -37,7 +37,7 @@ def test_each_defect_kind_is_quarantined_with_its_reason(kind, quarantined, mani
 
 
 def test_quarantine_keeps_the_raw_record_as_the_department_sent_it(quarantined):
-    status = next(q for q in quarantined if "allowed:status" in q["failed_checks"])
+    status = next(q for q in quarantined if "code_list:status" in q["failed_checks"])
     assert set(status["raw_record"]) >= {"Mã hồ sơ", "Trạng thái", "Ngày tiếp nhận"}
     assert status["raw_record"]["Trạng thái"] in status["reason"]
     wrong = next(q for q in quarantined if q["failed_checks"] == ["field_count"])

@@ -18,7 +18,8 @@ from sqlalchemy import Column, Connection, MetaData, Table, cast, func, literal,
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from schemas import Schema
-from warehouse.tables import schema_tables
+from schemas import pii
+from warehouse.tables import schema_tables, stored_names
 
 
 def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> Table:
@@ -40,9 +41,10 @@ def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> T
 def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame: pd.DataFrame,
           positions: list[str]) -> dict[str, int]:
     core, staging, _ = schema_tables(schema.name)
-    staged = frame[schema.field_names].assign(source_position=positions)
+    columns = stored_names(schema)
+    staged = pii.protect(frame[schema.field_names], schema)[columns].assign(source_position=positions)
     stage = _copy_into_stage(conn, staging, staged)
-    business = [stage.c[f] for f in schema.field_names]
+    business = [stage.c[f] for f in columns]
     # Row text depends on the session's TimeZone and DateStyle: pin both so hashes are stable.
     conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
     conn.exec_driver_sql("SET LOCAL DateStyle = 'ISO, YMD'")
@@ -50,11 +52,11 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
     lineage = [literal(source).label("source"), literal(batch_id).label("batch_id"),
                stage.c.source_position, row_hash.label("row_hash"),
                func.now().label("loaded_at"), literal(schema.version).label("schema_version")]
-    names = schema.field_names + ["source", "batch_id", "source_position", "row_hash", "loaded_at", "schema_version"]
+    names = columns + ["source", "batch_id", "source_position", "row_hash", "loaded_at", "schema_version"]
     stmt = pg_insert(core).from_select(names, select(*business, *lineage))
     stmt = stmt.on_conflict_do_update(
-        index_elements=list(schema.natural_key),
-        set_={n: stmt.excluded[n] for n in names if n not in schema.natural_key},
+        index_elements=list(schema.stored_key),
+        set_={n: stmt.excluded[n] for n in names if n not in schema.stored_key},
         where=core.c.row_hash != stmt.excluded.row_hash,
     ).returning(literal_column("(xmax = 0)").label("inserted"))
     merged = stmt.cte("merged")

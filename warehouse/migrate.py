@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.schema import CreateSchema
 from sqlalchemy.dialects.postgresql import insert
 
@@ -86,13 +86,48 @@ def upgrade(engine: Engine) -> list[str]:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
         conn.execute(CreateSchema("audit", if_not_exists=True))  # holds Alembic's version table
         command.upgrade(alembic_config(conn), "head")
+        schemas = all_schemas()
+        applied = {r.schema_name: r for r in conn.execute(select(schema_version))}
+        for s in schemas:
+            check_version(s, applied.get(s.name))
         done = sync_derived_tables(conn)
-        versions = [{"schema_name": s.name, "version": s.version} for s in all_schemas()]
-        stmt = insert(schema_version).values(versions)
+        rows = [{"schema_name": s.name, "version": s.version, "definition": s.definition()} for s in schemas]
+        stmt = insert(schema_version).values(rows)
         conn.execute(stmt.on_conflict_do_update(
-            index_elements=["schema_name"], set_={"version": stmt.excluded.version, "applied_at": stmt.excluded.applied_at},
-            where=schema_version.c.version != stmt.excluded.version))
+            index_elements=["schema_name"],
+            set_={"version": stmt.excluded.version, "definition": stmt.excluded.definition,
+                  "applied_at": stmt.excluded.applied_at},
+            where=schema_version.c.definition.is_distinct_from(stmt.excluded.definition)
+            | (schema_version.c.version != stmt.excluded.version)))
     return done
+
+
+def change_kind(old: dict, new: dict) -> tuple[str, list[str]]:
+    """'none', 'minor' (only optional fields added) or 'major', with what changed."""
+    old_f, new_f = old.get("fields", {}), new.get("fields", {})
+    added = [n for n in new_f if n not in old_f]
+    changes = [f"field {n} removed" for n in old_f if n not in new_f]
+    changes += [f"field {n} changed" for n in old_f if n in new_f and old_f[n] != new_f[n]]
+    changes += [f"required field {n} added" for n in added if new_f[n].get("required")]
+    if old.get("natural_key") != new.get("natural_key"):
+        changes.append("natural key changed")
+    if changes:
+        return "major", changes
+    return ("minor", [f"optional field {n} added" for n in added]) if added else ("none", [])
+
+
+def check_version(schema, applied) -> None:
+    """A schema file's version must say what kind of change it made since it was last applied."""
+    if applied is None or not applied.definition:
+        return
+    kind, changes = change_kind(applied.definition, schema.definition())
+    old = tuple(int(x) for x in applied.version.split("."))
+    new = tuple(int(x) for x in schema.version.split("."))
+    if kind == "none" or (kind == "minor" and new > old) or (kind == "major" and new[0] > old[0]):
+        return
+    need = f"{old[0]}.{old[1] + 1}" if kind == "minor" else f"{old[0] + 1}.0"
+    raise MigrationError(f"schema {schema.name} changed ({'; '.join(changes)}) but its version is "
+                         f"{schema.version} (was {applied.version}): a {kind} change needs version {need} or later")
 
 
 def current_revision(engine: Engine) -> str | None:

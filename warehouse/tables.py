@@ -63,29 +63,78 @@ schema_version = Table(
     Column("schema_name", String(63), primary_key=True),
     Column("version", String(15), nullable=False),
     Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("definition", JSONB),
     schema="audit",
+)
+
+admin_unit = Table(
+    "admin_unit", metadata,
+    Column("unit_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("code", String(8), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("parent_code", String(8)),
+    Column("province_code", String(8)),
+    Column("era", String(10), nullable=False),
+    Column("valid_from", Date),
+    Column("valid_to", Date),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("superseded_at", DateTime(timezone=True)),
+    schema="ref",
+)
+
+admin_unit_crosswalk = Table(
+    "admin_unit_crosswalk", metadata,
+    Column("level", String(10), primary_key=True),
+    Column("legacy_code", String(8), primary_key=True),
+    Column("new_code", String(8), primary_key=True),
+    Column("is_default", Boolean, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="ref",
+)
+
+code_list = Table(
+    "code_list", metadata,
+    Column("list_name", String(63), primary_key=True),
+    Column("code", String(63), primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="ref",
 )
 
 SQL_TYPES = {"string": Text, "timestamp": lambda: DateTime(timezone=True), "date": Date,
              "integer": BigInteger, "decimal": Numeric, "boolean": Boolean}
 
 
-def _column(f: Field, *, keep_required: bool) -> Column:
+def _columns(f: Field, *, keep_required: bool) -> list[Column]:
+    """A field's stored columns: itself, or for a protected field its hash, mask (and raw)."""
+    nullable = not (keep_required and f.required)
+    if f.protect:
+        cols = [Column(f"{f.name}_hash", String(64), nullable=nullable, comment=f"keyed hash of {f.name}"),
+                Column(f"{f.name}_masked", String(64), comment=f"{f.name} with most digits masked")]
+        if f.keep_raw:
+            cols.append(Column(f"{f.name}_raw", Text, comment=f"PRIVILEGED: raw {f.name}"))
+        return cols
     kind = String(f.max_length) if f.type == "string" and f.max_length else SQL_TYPES[f.type]()
-    return Column(f.name, kind, nullable=not (keep_required and f.required), comment=f.description or None)
+    return [Column(f.name, kind, nullable=nullable, comment=f.description or None)]
+
+
+def stored_names(s: Schema) -> list[str]:
+    return [c.name for f in s.fields for c in _columns(f, keep_required=False)]
 
 
 def core_table(s: Schema, md: MetaData = metadata) -> Table:
     return Table(
         s.name, md,
-        *(_column(f, keep_required=True) for f in s.fields),
+        *(c for f in s.fields for c in _columns(f, keep_required=True)),
         Column("source", String(63), nullable=False),
         Column("batch_id", BigInteger, nullable=False, index=True),
         Column("source_position", Text, nullable=False),
         Column("row_hash", String(32), nullable=False),
         Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("schema_version", String(15), nullable=False),
-        PrimaryKeyConstraint(*s.natural_key, name=f"{s.name}_pkey"),
+        PrimaryKeyConstraint(*s.stored_key, name=f"{s.name}_pkey"),
         schema="core", comment=s.title,
     )
 
@@ -94,7 +143,7 @@ def staging_table(s: Schema, md: MetaData = metadata) -> Table:
     """Template of the per-batch staging table (a temporary copy is made per batch)."""
     return Table(
         s.name, md,
-        *(_column(f, keep_required=False) for f in s.fields),
+        *(c for f in s.fields for c in _columns(f, keep_required=False)),
         Column("source_position", Text, nullable=False),
         schema="staging", prefixes=["UNLOGGED"],
     )
