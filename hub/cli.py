@@ -16,6 +16,10 @@ app = typer.Typer(help="lienthong: the province's shared-data integration hub.",
                   add_completion=False, pretty_exceptions_enable=False)
 warehouse_app = typer.Typer(help="Manage the warehouse database.", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
+refdata_app = typer.Typer(help="Reference data: administrative units, crosswalk, code lists.", no_args_is_help=True)
+app.add_typer(refdata_app, name="refdata")
+schemas_app = typer.Typer(help="The shared schemas departments' records are mapped to.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
@@ -142,6 +146,150 @@ def warehouse_upgrade() -> None:
             console.print(f"  {line}", highlight=False)
     except _known_errors() as exc:
         fail(str(exc))
+
+
+@refdata_app.command("sync")
+def refdata_sync(
+    province: Annotated[Optional[str], typer.Option(
+        help="Legacy province code(s) to keep, comma-separated, or 'all' for the whole country "
+             "(default: HUB_PROVINCE, else 24, Bắc Giang).")] = None,
+) -> None:
+    """Load or refresh administrative units, the 2025 crosswalk and code lists (idempotent; history kept).
+
+    Example: hub refdata sync --province 24
+    """
+    from refdata.sync import served_provinces, sync
+    from warehouse.connect import get_engine
+    from warehouse.migrate import upgrade
+
+    provinces = served_provinces() if province is None else (
+        None if province.lower() == "all" else [p.strip() for p in province.split(",")])
+    try:
+        engine = get_engine()
+        upgrade(engine)
+        r = sync(engine, provinces)
+    except _known_errors() as exc:
+        fail(str(exc))
+    console.print(f"administrative units: {r.inserted} new, {r.closed} closed, {r.corrected} corrected, "
+                  f"{r.unchanged} unchanged; crosswalk {r.crosswalk} links; code lists {r.code_lists} codes "
+                  f"(scope: {'whole country' if provinces is None else ', '.join(provinces)})", highlight=False)
+
+
+@schemas_app.command("list")
+def schemas_list() -> None:
+    """List the shared schemas with their versions and natural keys.
+
+    Example: hub schemas list
+    """
+    from schemas import all_schemas
+
+    table = Table(title="Schemas")
+    for col in ("name", "version", "fields", "natural key", "title"):
+        table.add_column(col)
+    for s in all_schemas():
+        table.add_row(s.name, s.version, str(len(s.fields)), ", ".join(s.natural_key), s.title)
+    console.print(table)
+
+
+@schemas_app.command("show")
+def schemas_show(name: Annotated[str, typer.Argument(help="Schema name.")]) -> None:
+    """Show a schema's fields, types, PII flags and the checks derived from it.
+
+    Example: hub schemas show social_beneficiary
+    """
+    from schemas import SchemaError, get_schema
+
+    try:
+        s = get_schema(name)
+    except SchemaError as exc:
+        fail(str(exc), 2)
+    console.print(f"[bold]{s.name}[/bold] {s.version}: {s.title}", highlight=False)
+    if s.description:
+        console.print(s.description.strip(), highlight=False)
+    console.print(f"natural key: {', '.join(s.natural_key)}", highlight=False)
+    table = Table()
+    for col in ("field", "type", "required", "PII", "checks", "description"):
+        table.add_column(col)
+    checks = _checks_by_field(s)
+    for f in s.fields:
+        named = [f"code_list({f.code_list})" if c == "code_list" else c for c in checks.get(f.name, [])]
+        table.add_row(f.name, f.type, "yes" if f.required else "", _pii(f), ", ".join(named),
+                      (f.description or "").strip())
+    console.print(table)
+
+
+def _pii(f) -> str:
+    if not f.pii:
+        return ""
+    return "PII, stored as keyed hash + mask" + (" + privileged raw" if f.keep_raw else "") if f.protect else "PII"
+
+
+def _checks_by_field(schema) -> dict[str, list[str]]:
+    """The checks each field gets, as the suite builder derives them (code lists stand in)."""
+    from collections import defaultdict
+
+    from quality.catalogs import Catalogs
+    from quality.suite import expectations
+
+    class AnyList(dict):
+        def get(self, name, default=None):
+            return [f"<{name}>"]
+
+    found: dict[str, list[str]] = defaultdict(list)
+    for e in expectations(schema, cats=Catalogs(code_lists=AnyList())):
+        kind, column = e.meta["check"].split(":", 1)
+        found[column].append(kind)
+    return found
+
+
+@app.command()
+def validate(
+    file: Annotated[str, typer.Argument(help="The file to check.")],
+    schema: Annotated[str, typer.Option("--schema", help="Schema to check it against.")],
+    source_format: Annotated[str, typer.Option("--source-format", help="File format: csv.")] = "csv",
+    source: Annotated[Optional[str], typer.Option(help="Borrow column/value mapping and dates from this source.")] = None,
+    encoding: Annotated[str, typer.Option(help="The file's encoding.")] = "utf-8",
+    show: Annotated[int, typer.Option(help="How many failing rows to list.")] = 20,
+) -> None:
+    """Dry run: map and validate a file against a schema and report what would pass and fail. Loads nothing.
+
+    Example: hub validate export.csv --schema dossier --source bacgiang_dossiers_export
+    """
+    import dataclasses
+
+    from hub.config import SourceConfig, get_source
+    from hub.pipeline import dry_run
+
+    try:
+        base = get_source(source) if source else SourceConfig(name="dry_run", adapter="file", schema=schema)
+        options = {**base.options, "path": file, "encoding": encoding if not source else
+                   base.options.get("encoding", encoding)}
+        if source_format not in ("csv", "xlsx"):
+            fail(f"unknown --source-format {source_format!r} (csv, xlsx)", 2)
+        config = dataclasses.replace(base, name=base.name, schema=schema, options=options)
+        engine = _engine()
+        report = dry_run(config, engine)
+    except _known_errors() as exc:
+        fail(str(exc))
+    console.print(f"{file}: {report['read']} rows read, {report['pass']} would load, "
+                  f"{report['fail']} would be quarantined" + (f" (HELD: {report['held']})" if report["held"] else ""),
+                  highlight=False)
+    if report["by_check"]:
+        table = Table(title="Failures by check")
+        table.add_column("check")
+        table.add_column("rows", justify="right")
+        for check, n in sorted(report["by_check"].items(), key=lambda kv: -kv[1]):
+            table.add_row(check, str(n))
+        console.print(table)
+    if report["rows"]:
+        table = Table(title=f"First {min(show, len(report['rows']))} failing rows")
+        table.add_column("position")
+        table.add_column("reason")
+        for r in report["rows"][:show]:
+            table.add_row(r["position"], r["reason"])
+        console.print(table)
+    if report["fail"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -111,10 +111,50 @@ def _held_by_mapping(failures: list[CheckFailure], n: int, source: SourceConfig,
             f"(e.g. {example}); the source looks broken (changed columns or formats?)")
 
 
-def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: Batch, *,
-                  run_id: str, suite, start: dict | None) -> BatchResult:
+@dataclass
+class Checked:
+    """A batch after map and validate: what loads, what is quarantined, and why."""
+    good: Any
+    quarantined: list[dict[str, Any]]
+    statistics: dict
+    held: str | None
+
+
+def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch_id: int | None = None) -> Checked:
+    """Map and validate one batch; shared by a load and by a dry run (``hub validate``)."""
     from quality.validate import validate  # Great Expectations is heavy: import it when a batch runs
 
+    mapped = _stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
+                    fields=source.fields, values=source.values, date_formats=source.date_formats,
+                    timezone=source.timezone)
+    failures, stats = list(mapped.failures), {}
+    rejected = [CheckFailure("field_count", np.arange(len(batch.rejected)),
+                             lambda r: [batch.rejected[i][2] for i in r])] if batch.rejected else []
+    held = _held_by_mapping(failures + rejected, len(batch), source)
+    if not held:
+        clean = mapped.frame.drop(index=mapped.failed_rows())
+        checked = _stage(source.name, "validate", batch_id, validate, clean, suite,
+                         max_failure_ratio=source.max_failure_ratio)
+        stats, held = checked.statistics, checked.held
+        failures += checked.failures
+    columns = {v: k for k, v in source.fields.items()}
+
+    def protect(raw: dict, aligned: bool = True) -> dict:
+        if not schema.protected:
+            return raw
+        return pii.protect_raw(raw, columns, schema) if aligned else pii.protect_unaligned(raw)
+
+    quarantined = _quarantine_rows(batch, failures, held, protect)
+    if held:
+        good = mapped.frame.iloc[0:0]
+    else:
+        bad = np.unique(np.concatenate([f.rows for f in failures])) if failures else []
+        good = mapped.frame.drop(index=bad)
+    return Checked(good, quarantined, stats, held)
+
+
+def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: Batch, *,
+                  run_id: str, suite, start: dict | None) -> BatchResult:
     origin = batch.origin
     batch_id = audit.open_batch(engine, run_id=run_id, source=source.name, adapter=source.adapter,
                                 schema_name=schema.name, schema_version=schema.version,
@@ -122,31 +162,8 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
                                 position_start=start, position_end=batch.position)
     read = len(batch)
     try:
-        mapped = _stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
-                        fields=source.fields, values=source.values, date_formats=source.date_formats,
-                        timezone=source.timezone)
-        failures, stats = list(mapped.failures), {}
-        rejected = [CheckFailure("field_count", np.arange(len(batch.rejected)),
-                                 lambda r: [batch.rejected[i][2] for i in r])] if batch.rejected else []
-        held = _held_by_mapping(failures + rejected, read, source)
-        if not held:
-            clean = mapped.frame.drop(index=mapped.failed_rows())
-            checked = _stage(source.name, "validate", batch_id, validate, clean, suite,
-                             max_failure_ratio=source.max_failure_ratio)
-            stats, held = checked.statistics, checked.held
-            failures += checked.failures
-        columns = {v: k for k, v in source.fields.items()}
-        def protect(raw: dict, aligned: bool = True) -> dict:
-            if not schema.protected:
-                return raw
-            return pii.protect_raw(raw, columns, schema) if aligned else pii.protect_unaligned(raw)
-
-        quarantined = _quarantine_rows(batch, failures, held, protect)
-        if held:
-            good = mapped.frame.iloc[0:0]
-        else:
-            bad = np.unique(np.concatenate([f.rows for f in failures])) if failures else []
-            good = mapped.frame.drop(index=bad)
+        checked = check_batch(source, schema, batch, suite, batch_id)
+        good = checked.good
         with engine.begin() as conn:
             counts = {"inserted": 0, "updated": 0, "unchanged": 0}
             if len(good):
@@ -154,19 +171,52 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
                                 batch_id=batch_id, frame=good,
                                 positions=[batch.positions[i] for i in good.index])
             counts["quarantined"] = _stage(source.name, "quarantine", batch_id, load.quarantine, conn, schema,
-                                           source=source.name, batch_id=batch_id, rows=quarantined)
+                                           source=source.name, batch_id=batch_id, rows=checked.quarantined)
             counts["read"] = read
-            status = "held" if held else "succeeded"
-            audit.close_batch(conn, batch_id, status=status, counts=counts, gx_statistics=stats or None,
-                              error=held)
+            status = "held" if checked.held else "succeeded"
+            audit.close_batch(conn, batch_id, status=status, counts=counts,
+                              gx_statistics=checked.statistics or None, error=checked.held)
             audit.set_watermark(conn, source.name, batch.position, batch_id)
-        return BatchResult(batch_id, status, counts, held)
+        return BatchResult(batch_id, status, counts, checked.held)
     except BaseException as exc:
         error = exc if isinstance(exc, StageError) else StageError(source.name, "load", exc, batch_id)
         audit.fail_batch(engine, batch_id, str(error), rows_read=read)
         if error is exc:
             raise
         raise error from exc
+
+
+def _prepare_run(source: SourceConfig, engine: Engine):
+    from quality import catalogs
+    from quality.suite import build_suite
+
+    schema = _stage(source.name, "schema", None, get_schema, source.schema)
+    adapter = _stage(source.name, "extract", None, make_adapter, source)
+    catalogs.use(_stage(source.name, "reference data", None, catalogs.load, engine))
+    suite = _stage(source.name, "validate", None, build_suite, schema)
+    return schema, adapter, suite
+
+
+def dry_run(source: SourceConfig, engine: Engine) -> dict[str, Any]:
+    """What a load would do, without loading: counts, failures by check, reasons per row."""
+    schema, adapter, suite = _prepare_run(source, engine)
+    report = {"read": 0, "pass": 0, "fail": 0, "held": None, "by_check": {}, "rows": []}
+    try:
+        for batch in adapter.batches(None):
+            checked = check_batch(source, schema, batch, suite)
+            report["read"] += len(batch)
+            report["pass"] += len(checked.good)
+            report["fail"] += len(checked.quarantined)
+            report["held"] = report["held"] or checked.held
+            for q in checked.quarantined:
+                for c in q["checks"]:
+                    report["by_check"][c] = report["by_check"].get(c, 0) + 1
+            report["rows"] += [{"position": q["position"], "reason": q["reason"]} for q in checked.quarantined[:100]]
+    except StageError:
+        raise
+    except Exception as exc:
+        raise StageError(source.name, "extract", exc) from exc
+    return report
 
 
 def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = False,
@@ -176,16 +226,10 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
     A source with nothing new still leaves an ``unchanged`` audit row, so an auditor sees
     that the run happened and found nothing to do.
     """
-    from quality import catalogs
-    from quality.suite import build_suite
-
     run_id = str(uuid.uuid4())
     result = RunResult(source.name, run_id)
-    schema = _stage(source.name, "schema", None, get_schema, source.schema)
-    adapter = _stage(source.name, "extract", None, make_adapter, source)
+    schema, adapter, suite = _prepare_run(source, engine)
     start = None if full_refresh else audit.get_watermark(engine, source.name)
-    catalogs.use(_stage(source.name, "reference data", None, catalogs.load, engine))
-    suite = _stage(source.name, "validate", None, build_suite, schema)
     base = dict(run_id=run_id, source=source.name, adapter=source.adapter,
                 schema_name=schema.name, schema_version=schema.version)
     try:
