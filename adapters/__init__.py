@@ -78,8 +78,11 @@ def register(cls: type[Adapter]) -> type[Adapter]:
 
 def get_adapter_class(kind: str) -> type[Adapter]:
     # Importing the modules fills the registry; done lazily so DAG parsing stays cheap.
-    from adapters import file_export  # noqa: F401
+    import importlib
+    import pkgutil
 
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
     try:
         return REGISTRY[kind]
     except KeyError:
