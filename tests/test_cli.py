@@ -58,8 +58,9 @@ def test_run_then_status_show_the_demo_counts(engine, manifest):
     assert "bacgiang_dossiers_export" in status.output and str(e["inserted"]) in status.output
 
 
-def test_console_script_on_a_fresh_embedded_warehouse(tmp_path, manifest):
+def test_console_script_on_a_fresh_embedded_warehouse(outside_tmp, manifest):
     """The README's main job as a user runs it: no URL set, the embedded warehouse created on first use."""
+    tmp_path = outside_tmp("home")
     env = {k: v for k, v in os.environ.items() if k != "HUB_WAREHOUSE_URL"}
     env["HUB_HOME"] = str(tmp_path / "home")
     hub = Path(sys.executable).parent / "hub"

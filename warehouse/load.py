@@ -40,7 +40,7 @@ def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> T
 
 def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame: pd.DataFrame,
           positions: list[str]) -> dict[str, int]:
-    core, staging, _ = schema_tables(schema.name)
+    core, staging, _ = schema_tables(schema)
     columns = stored_names(schema)
     staged = pii.protect(frame[schema.field_names], schema)[columns].assign(source_position=positions)
     stage = _copy_into_stage(conn, staging, staged)
@@ -74,7 +74,7 @@ def quarantine(conn: Connection, schema: Schema, *, source: str, batch_id: int,
     """Keep failing rows with their raw record and reasons; a row seen again is counted, not copied."""
     if not rows:
         return 0
-    _, _, table = schema_tables(schema.name)
+    _, _, table = schema_tables(schema)
     params = [{"source": source, "batch_id": batch_id, "last_batch_id": batch_id,
                "source_position": r["position"], "raw_record": r["raw"], "failed_checks": r["checks"],
                "reason": r["reason"], "row_hash": raw_hash(r["raw"]), "schema_version": schema.version}
