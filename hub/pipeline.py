@@ -145,6 +145,10 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
         return pii.protect_raw(raw, columns, schema) if aligned else pii.protect_unaligned(raw)
 
     quarantined = _quarantine_rows(batch, failures, held, protect)
+    if schema.protected:  # reasons quote the bad value; a protected one is quoted masked
+        held = held and pii.scrub(held)
+        for q in quarantined:
+            q["reason"] = pii.scrub(q["reason"])
     if held:
         good = mapped.frame.iloc[0:0]
     else:
