@@ -6,6 +6,7 @@ the source and the stage, so one line says where things went wrong.
 """
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 
 from adapters import Adapter, Batch, SourceError, get_adapter_class
 from hub.config import SourceConfig
+from hub.prefetch import prefetch
 from schemas import Schema, get_schema, pii
 from schemas.mapping import CheckFailure, map_records
 from warehouse import audit, load
@@ -39,6 +41,7 @@ class BatchResult:
     status: str
     counts: dict[str, int]
     held: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,6 +53,15 @@ class RunResult:
     @property
     def totals(self) -> dict[str, int]:
         return {k: sum(b.counts.get(k, 0) for b in self.batches) for k in audit.COUNTS}
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Time spent per stage over the run (map and validate overlap load: see hub.prefetch)."""
+        out: dict[str, float] = {}
+        for b in self.batches:
+            for k, v in b.seconds.items():
+                out[k] = out.get(k, 0.0) + v
+        return out
 
     @property
     def held(self) -> list[BatchResult]:
@@ -118,12 +130,14 @@ class Checked:
     quarantined: list[dict[str, Any]]
     statistics: dict
     held: str | None
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch_id: int | None = None) -> Checked:
     """Map and validate one batch; shared by a load and by a dry run (``hub validate``)."""
     from quality.validate import validate  # Great Expectations is heavy: import it when a batch runs
 
+    clock = time.perf_counter()
     mapped = _stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
                     fields=source.fields, values=source.values, date_formats=source.date_formats,
                     timezone=source.timezone)
@@ -131,12 +145,15 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     rejected = [CheckFailure("field_count", np.arange(len(batch.rejected)),
                              lambda r: [batch.rejected[i][2] for i in r])] if batch.rejected else []
     held = _held_by_mapping(failures + rejected, len(batch), source)
+    seconds = {"map": time.perf_counter() - clock}
+    clock = time.perf_counter()
     if not held:
         clean = mapped.frame.drop(index=mapped.failed_rows())
         checked = _stage(source.name, "validate", batch_id, validate, clean, suite,
                          max_failure_ratio=source.max_failure_ratio)
         stats, held = checked.statistics, checked.held
         failures += checked.failures
+    seconds["validate"] = time.perf_counter() - clock
     columns = {v: k for k, v in source.fields.items()}
 
     def protect(raw: dict, aligned: bool = True) -> dict:
@@ -154,11 +171,12 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     else:
         bad = np.unique(np.concatenate([f.rows for f in failures])) if failures else []
         good = mapped.frame.drop(index=bad)
-    return Checked(good, quarantined, stats, held)
+    return Checked(good, quarantined, stats, held, seconds)
 
 
-def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: Batch, *,
-                  run_id: str, suite, start: dict | None) -> BatchResult:
+def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: Batch,
+                  checked: Checked | BaseException, *, run_id: str, start: dict | None) -> BatchResult:
+    """Load one checked batch in one transaction, with its audit row and watermark."""
     origin = batch.origin
     batch_id = audit.open_batch(engine, run_id=run_id, source=source.name, adapter=source.adapter,
                                 schema_name=schema.name, schema_version=schema.version,
@@ -166,8 +184,10 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
                                 position_start=start, position_end=batch.position)
     read = len(batch)
     try:
-        checked = check_batch(source, schema, batch, suite, batch_id)
+        if isinstance(checked, BaseException):
+            raise checked
         good = checked.good
+        clock = time.perf_counter()
         with engine.begin() as conn:
             counts = {"inserted": 0, "updated": 0, "unchanged": 0}
             if len(good):
@@ -181,7 +201,8 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
             audit.close_batch(conn, batch_id, status=status, counts=counts,
                               gx_statistics=checked.statistics or None, error=checked.held)
             audit.set_watermark(conn, source.name, batch.position, batch_id)
-        return BatchResult(batch_id, status, counts, checked.held)
+        seconds = {**checked.seconds, "load": time.perf_counter() - clock}
+        return BatchResult(batch_id, status, counts, checked.held, seconds)
     except BaseException as exc:
         error = exc if isinstance(exc, StageError) else StageError(source.name, "load", exc, batch_id)
         audit.fail_batch(engine, batch_id, str(error), rows_read=read)
@@ -238,12 +259,16 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
                 schema_name=schema.name, schema_version=schema.version)
     try:
         origin = adapter.describe()
-        batches = iter(adapter.batches(start))
-        while True:
-            batch = next(batches, None)
-            if batch is None:
-                break
-            done = process_batch(engine, source, schema, batch, run_id=run_id, suite=suite, start=start)
+
+        def checked_batches(resume_from=start):
+            for batch in adapter.batches(resume_from):
+                try:
+                    yield batch, check_batch(source, schema, batch, suite)
+                except StageError as exc:  # belongs to this batch: its audit row will say so
+                    yield batch, exc
+
+        for batch, checked in prefetch(checked_batches()):
+            done = process_batch(engine, source, schema, batch, checked, run_id=run_id, start=start)
             result.batches.append(done)
             start = batch.position
             if on_batch:
