@@ -39,15 +39,19 @@ header elements the schemas use are kept, each capped. Entities are not resolved
 loaded, nothing is fetched from the network, and a message declaring a DOCTYPE is refused
 outright (edXML has none; its only use in a message is entity tricks).
 
-**Quarantine.** A message that is not well-formed (the parser's own message, with line and
-column; namespace errors included), whose root is not ``edXML`` in the QCVN 102 namespace, or
-that lacks the elements a row can't do without (document: ``DocumentId``, ``From/OrganId``,
-``Code/CodeNumber``, ``Subject``, ``PromulgationDate``, ``TypeName``; status: ``From/OrganId``,
-``ResponseFor/DocumentId``, ``StatusCode``) is rejected whole: its file name, size, sha256
-and first 500 characters go to quarantine, and the next message goes on. A message that can't
-be read at all is quarantined by the ``document`` source only, so each lands there once;
-a message of the other kind is skipped by a source (it has no records for it). Elements that
-are present but empty pass on and fail the schema's checks field by field.
+**Quarantine.** A message is rejected whole, with nothing of it loaded by either source, if
+it is not well-formed (check ``xml_well_formed``, the parser's own message with line and
+column, namespace errors included), declares a DOCTYPE (``xml_doctype``), has a root other
+than ``edXML`` in the QCVN 102 namespace (``edxml_namespace``), an attachment that is not
+base64 (``edxml_attachment``), a header element over 64 KiB (``edxml_limits``), or lacks the
+elements a row can't do without (``edxml_required``; document: ``DocumentId``,
+``From/OrganId``, ``Code/CodeNumber``, ``Subject``, ``PromulgationDate``, ``TypeName``;
+status: ``From/OrganId``, ``ResponseFor/DocumentId``, ``StatusCode``). Its file name, size,
+sha256 and first 500 characters go to quarantine and the next message goes on. A status
+message is quarantined by the ``trace`` source, anything else by the ``document`` source, so
+each lands there once. Elements present but empty pass on and fail the schema's checks field
+by field. :func:`read_message` takes any seekable binary stream, so messages fetched from an
+exchange endpoint go through the same code.
 
 **Signatures.** ``has_signature``: a ``Signature`` element (XMLDSig, or the XMLDSig shape in
 the edXML namespace that some systems send). Where it carries an ``X509Certificate``,
@@ -79,7 +83,6 @@ import binascii
 import hashlib
 import json
 import logging
-import os
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -298,7 +301,7 @@ class _Target:
 
 def _parser(target: _Target) -> etree.XMLParser:
     return etree.XMLParser(target=target, resolve_entities=False, no_network=True, load_dtd=False,
-                           huge_tree=False, remove_comments=True, remove_pis=True)
+                           huge_tree=False)
 
 
 def read_message(fh: BinaryIO, name: str, *, verify_max_bytes: int = 20 << 20) -> Message:
@@ -339,7 +342,8 @@ def read_message(fh: BinaryIO, name: str, *, verify_max_bytes: int = 20 << 20) -
         if error is None:
             error = step(parser.feed, block)
     if error is None:
-        error = step(parser.close) if message.size else MessageError("xml_well_formed", "the message is empty")
+        error = step(parser.close) if message.size else MessageError("xml_well_formed", "the message is empty "
+                                                                                        "(0 bytes)")
     message.sha256 = digest.hexdigest()
     if error is None:
         kind = message.kind
