@@ -48,8 +48,8 @@ elements a row can't do without (``edxml_required``; document: ``DocumentId``,
 ``From/OrganId``, ``Code/CodeNumber``, ``Subject``, ``PromulgationDate``, ``TypeName``;
 status: ``From/OrganId``, ``ResponseFor/DocumentId``, ``StatusCode``). Its file name, size,
 sha256 and first 500 characters go to quarantine and the next message goes on. A status
-message is quarantined by the ``trace`` source, anything else by the ``document`` source, so
-each lands there once. Elements present but empty pass on and fail the schema's checks field
+message is quarantined by the ``trace`` source, anything else (what can't be read at all
+included) by the ``document`` source, so each lands there once. Elements present but empty pass on and fail the schema's checks field
 by field. :func:`read_message` takes any seekable binary stream, so messages fetched from an
 exchange endpoint go through the same code.
 
@@ -71,8 +71,9 @@ file is read if its stamp is newer than that horizon and it is not in that set: 
 with an earlier name or a tied stamp is still read, a rewritten file (new stamp) is read
 again, and the watermark stays bounded (a set of every hash ever read would grow forever;
 (stamp, name) alone would skip a file tied with or landing just behind the last one).
-Files younger than ``settle_seconds`` (5 s) wait for the next run, so a message still being
-written is not read half-way. A batch never splits a message, and starts afresh when a record
+Files younger than ``settle_seconds`` (5 s), or changed while read, wait for the next run, so
+a message still being written is not read half-way. Each batch's position also names the
+sha256 of every message in it, so a row's ``audit.batch`` leads to the exact file version. A batch never splits a message, and starts afresh when a record
 would repeat a natural key already in it (an update or a later status of the same document):
 the later message then updates the row instead of failing the in-batch duplicate check.
 """
