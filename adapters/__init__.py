@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import pandas as pd
 
@@ -26,6 +26,19 @@ class SourceError(Exception):
         super().__init__(f"source {source!r}: {problem}" if source else problem)
 
 
+class Rejected(NamedTuple):
+    """A record the adapter could not turn into fields; it is quarantined whole, with ``reason``.
+
+    ``check`` names what failed in quarantine's ``failed_checks`` (a CSV line with the wrong
+    number of fields, an XML message that is not well-formed, ...). Plain 3-tuples are accepted
+    and mean ``field_count``.
+    """
+    position: str
+    raw: dict
+    reason: str
+    check: str = "field_count"
+
+
 @dataclass
 class Batch:
     records: pd.DataFrame
@@ -36,8 +49,8 @@ class Batch:
     """Resume point after this batch: handed back to :meth:`Adapter.batches` next time."""
     origin: dict[str, Any] = field(default_factory=dict)
     """What the batch was read from (file path, sha256, ...), recorded in ``audit.batch``."""
-    rejected: list[tuple[str, dict, str]] = field(default_factory=list)
-    """Records the adapter could not even split into fields: (position, raw, reason)."""
+    rejected: list[Rejected | tuple[str, dict, str]] = field(default_factory=list)
+    """Records the adapter could not even split into fields: (position, raw, reason[, check])."""
 
     def __len__(self) -> int:
         return len(self.records) + len(self.rejected)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine
 
-from adapters import Adapter, Batch, SourceError, get_adapter_class
+from adapters import Adapter, Batch, Rejected, SourceError, get_adapter_class
 from hub.config import SourceConfig
 from hub.prefetch import prefetch
 from schemas import Schema, get_schema, pii
@@ -94,8 +94,8 @@ def _stage(source_name: str, stage: str, at_batch: int | None, fn: Callable, /, 
 def _quarantine_rows(batch: Batch, failures: list[CheckFailure], held: str | None,
                      protect: Callable[..., dict]) -> list[dict[str, Any]]:
     """One quarantine row per failing record, with every check it failed and why."""
-    rows = [{"position": p, "raw": protect(raw, aligned=False), "checks": ["field_count"], "reason": reason}
-            for p, raw, reason in batch.rejected]
+    rows = [{"position": r.position, "raw": protect(r.raw, aligned=False), "checks": [r.check], "reason": r.reason}
+            for r in (Rejected(*t) for t in batch.rejected)]
     if held:
         checks = sorted({f.check for f in failures}) or ["held"]
         records = batch.records.to_dict("records")
@@ -142,8 +142,11 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
                     fields=source.fields, values=source.values, date_formats=source.date_formats,
                     timezone=source.timezone)
     failures, stats = list(mapped.failures), {}
-    rejected = [CheckFailure("field_count", np.arange(len(batch.rejected)),
-                             lambda r: [batch.rejected[i][2] for i in r])] if batch.rejected else []
+    by_check: dict[str, list[int]] = {}
+    for i, r in enumerate(Rejected(*t) for t in batch.rejected):
+        by_check.setdefault(r.check, []).append(i)
+    rejected = [CheckFailure(check, np.array(rows), lambda r: [batch.rejected[i][2] for i in r])
+                for check, rows in by_check.items()]
     held = _held_by_mapping(failures + rejected, len(batch), source)
     seconds = {"map": time.perf_counter() - clock}
     clock = time.perf_counter()

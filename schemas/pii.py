@@ -90,5 +90,11 @@ def scrub(text: str) -> str:
 
 
 def protect_unaligned(raw: dict) -> dict:
-    """A record whose fields could not be aligned to columns: which field holds the ID is unknown."""
-    return {**raw, "fields": [scrub(str(v)) for v in raw.get("fields", [])]}
+    """A record whose fields could not be aligned to columns (a CSV line's ``fields``, the
+    ``text`` of a message that could not be parsed): which part holds the ID is unknown."""
+    out = dict(raw)
+    if "fields" in raw:
+        out["fields"] = [scrub(str(v)) for v in raw["fields"]]
+    if "text" in raw:
+        out["text"] = scrub(str(raw["text"]))
+    return out
