@@ -292,6 +292,39 @@ def validate(
         raise typer.Exit(1)
 
 
+@app.command()
+def reconcile(
+    check: Annotated[Optional[str], typer.Option(help="Only this check: indicators, dossiers, documents, beneficiaries.")] = None,
+    period: Annotated[Optional[str], typer.Option(help="Only this period (2025-06, 2025-06-30, 2025-Q2).")] = None,
+    as_of_geography: Annotated[str, typer.Option("--as-of-geography",
+                                                 help="legacy: each period on its own map; 2025: legacy figures "
+                                                      "re-expressed on the 2025 units.")] = "legacy",
+    working_days: Annotated[int, typer.Option(help="Working days a recipient has to acknowledge a document.")] = 1,
+) -> None:
+    """Find where the administrative levels disagree and keep the findings in audit.reconciliation.
+
+    Example: hub reconcile --check indicators --period 2025-06
+    """
+    from sync.reconcile import ReconcileError, reconcile as run_reconcile
+
+    try:
+        result = run_reconcile(_engine(), check=check, period=period, as_of_geography=as_of_geography,
+                               working_days=working_days)
+    except (ReconcileError, *_known_errors()) as exc:
+        fail(str(exc))
+    table = Table(title=f"Findings ({len(result.findings)}; {result.resolved} resolved since the last run)")
+    for col in ("check", "level", "unit", "period / document", "subject", "expected", "found", "difference", "detail"):
+        table.add_column(col, overflow="fold")
+    for f in result.findings:
+        table.add_row(f.check, f.level or "", f.unit or "", f.period or "",
+                      (f.subject or "")[:16], _num(f.expected), _num(f.found), _num(f.difference), f.detail)
+    console.print(table)
+
+
+def _num(value) -> str:
+    return "" if value is None else f"{value:,}"
+
+
 def main() -> None:  # pragma: no cover - console script entry
     logging.basicConfig(level=logging.WARNING)
     app()

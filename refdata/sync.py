@@ -17,9 +17,10 @@ from sqlalchemy import Engine, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from refdata import admin_units as source
-from warehouse.tables import admin_unit, admin_unit_crosswalk, code_list
+from warehouse.tables import admin_unit, admin_unit_crosswalk, code_list, indicator
 
 CODE_LISTS = Path(__file__).with_name("code_lists.yaml")
+INDICATORS = Path(__file__).with_name("indicators.yaml")
 ATTRS = ("name", "type", "parent_code", "province_code", "valid_to")
 
 
@@ -31,6 +32,7 @@ class SyncResult:
     unchanged: int = 0
     crosswalk: int = 0
     code_lists: int = 0
+    indicators: int = 0
 
 
 def served_provinces() -> list[str] | None:
@@ -81,6 +83,7 @@ def sync(engine: Engine, provinces: list[str] | None = ..., today: date | None =
             [asdict(lk) for lk in links])
         result.crosswalk = len(links)
         result.code_lists = sync_code_lists(conn)
+        result.indicators = sync_indicators(conn)
     return result
 
 
@@ -100,6 +103,15 @@ def sync_code_lists(conn, path: Path = CODE_LISTS) -> int:
     for name, entries in lists.items():  # the hub is the source of truth: drop what the file no longer has
         conn.execute(delete(code_list).where(and_(code_list.c.list_name == name,
                                                   code_list.c.code.not_in([str(c) for c in entries]))))
+    return len(rows)
+
+
+def sync_indicators(conn, path: Path = INDICATORS) -> int:
+    catalogue = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rows = [{"code": code, **entry} for code, entry in catalogue.items()]
+    stmt = pg_insert(indicator)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={
+        k: stmt.excluded[k] for k in ("name", "unit_of_measure", "additive", "tolerance")}), rows)
     return len(rows)
 
 

@@ -14,7 +14,7 @@ from hub.config import REPO_ROOT
 
 runner = CliRunner()
 COMMANDS = [["run"], ["status"], ["warehouse", "upgrade"], ["refdata", "sync"], ["schemas", "list"],
-            ["schemas", "show"], ["validate"]]
+            ["schemas", "show"], ["validate"], ["reconcile"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -106,3 +106,19 @@ def test_refdata_sync_command(engine):
     result = runner.invoke(app, ["refdata", "sync", "--province", "24"])
     assert result.exit_code == 0, result.output
     assert "0 new, 0 closed, 0 corrected, 434 unchanged; crosswalk 315 links" in result.output
+
+
+def test_reconcile_prints_the_findings(engine):
+    from conftest import scalar
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO core.document_trace (document_id, recipient_organ_id, status_code, source, batch_id, "
+            "source_position, row_hash, schema_version) VALUES ('X,2025/01/01,1/UBND', '000.24.01.H01', '05', "
+            "'t', 0, 't:1', '0', '1.0')")
+    result = runner.invoke(app, ["reconcile", "--check", "documents"])
+    assert result.exit_code == 0, result.output
+    assert "document_unknown" in result.output and "X,2025/01/01,1/UBND" in result.output
+    assert scalar(engine, "SELECT count(*) FROM audit.reconciliation WHERE status = 'open'") == 1
+    bad = runner.invoke(app, ["reconcile", "--check", "nonsense"])
+    assert bad.exit_code == 1 and "unknown check 'nonsense'" in bad.output

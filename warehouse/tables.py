@@ -103,6 +103,39 @@ code_list = Table(
     schema="ref",
 )
 
+reconciliation = Table(
+    "reconciliation", metadata,
+    Column("finding_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("finding_key", String(32), nullable=False, unique=True),
+    Column("check", String(63), nullable=False),
+    Column("level", String(10)),
+    Column("unit", Text),
+    Column("period", Text),
+    Column("subject", Text),
+    Column("expected", Numeric),
+    Column("found", Numeric),
+    Column("difference", Numeric),
+    Column("status", String(10), nullable=False),
+    Column("geography", String(10), nullable=False),
+    Column("detail", Text),
+    Column("evidence", JSONB),
+    Column("run", String(36), nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="audit",
+)
+
+indicator = Table(
+    "indicator", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("unit_of_measure", String(32)),
+    Column("additive", Boolean, nullable=False),
+    Column("tolerance", Numeric, nullable=False, server_default="0"),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="ref",
+)
+
 SQL_TYPES = {"string": Text, "timestamp": lambda: DateTime(timezone=True), "date": Date,
              "integer": BigInteger, "decimal": Numeric, "boolean": Boolean}
 
