@@ -8,7 +8,7 @@ corrected row takes its validity. A unit gone from the package is closed, not de
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -33,6 +33,7 @@ class SyncResult:
     crosswalk: int = 0
     code_lists: int = 0
     indicators: int = 0
+    versions: dict = field(default_factory=dict)
 
 
 def served_provinces() -> list[str] | None:
@@ -84,6 +85,9 @@ def sync(engine: Engine, provinces: list[str] | None = ..., today: date | None =
         result.crosswalk = len(links)
         result.code_lists = sync_code_lists(conn)
         result.indicators = sync_indicators(conn)
+    from sync.publish import publish  # the levels' feeds follow what the hub now holds
+
+    result.versions = publish(engine)
     return result
 
 

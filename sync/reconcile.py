@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import Engine
 
 from refdata.admin_units import REFORM
-from sync import across, geography, upward
+from sync import across, geography, publish, upward
 from sync.findings import Finding, record
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -21,6 +21,7 @@ GROUPS = {  # check group (what --check names) -> the finding kinds it owns
     "dossiers": ("dossier_statistics",),
     "documents": ("document_not_received", "document_unknown"),
     "beneficiaries": ("beneficiary_double", "beneficiary_not_consolidated"),
+    "catalogues": ("catalogue_drift",),
     "indicators_2025": ("indicator_sum_2025",),
 }
 
@@ -53,7 +54,7 @@ def reconcile(engine: Engine, *, check: str | None = None, period: str | None = 
             found = _run(group, conn, period=period, as_of=as_of, working_days=working_days)
             geo = "2025" if group == "indicators_2025" else "recorded"
             done = record(conn, result.run_id, found, checks=set(GROUPS[group]), geography=geo,
-                          period=period if group not in ("documents",) else None)
+                          period=period if group not in ("documents", "catalogues") else None)
         result.findings += found
         result.resolved += done["resolved"]
     return result
@@ -68,4 +69,6 @@ def _run(group: str, conn, *, period, as_of, working_days) -> list[Finding]:
         return across.documents(conn, as_of=as_of, working_days=working_days)
     if group == "beneficiaries":
         return across.beneficiaries(conn, period)
+    if group == "catalogues":
+        return publish.drift(conn)
     return geography.province_totals_2025(conn, period)

@@ -14,8 +14,8 @@ from schemas import SCHEMA_DIR, all_schema_names, get_schema
 from warehouse.migrate import MigrationError, upgrade
 from warehouse.tables import stored_names
 
-SCHEMAS = ["document_trace", "dossier", "dossier_statistic", "enterprise", "indicator_report", "official_document",
-           "social_beneficiary"]
+SCHEMAS = ["catalogue_entry", "document_trace", "dossier", "dossier_statistic", "enterprise", "indicator_report",
+           "official_document", "social_beneficiary"]
 
 
 def test_the_shipped_schemas():

@@ -136,6 +136,30 @@ indicator = Table(
     schema="ref",
 )
 
+catalogue_version = Table(
+    "catalogue_version", metadata,
+    Column("catalogue", String(63), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("entries", JSONB, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="audit",
+)
+
+catalogue_push = Table(
+    "catalogue_push", metadata,
+    Column("push_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("catalogue", String(63), nullable=False),
+    Column("target", String(63), nullable=False),
+    Column("from_version", Integer),
+    Column("to_version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("http_status", Integer),
+    Column("acknowledgement", JSONB),
+    Column("pushed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="audit",
+)
+
 SQL_TYPES = {"string": Text, "timestamp": lambda: DateTime(timezone=True), "date": Date,
              "integer": BigInteger, "decimal": Numeric, "boolean": Boolean}
 

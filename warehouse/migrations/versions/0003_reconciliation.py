@@ -1,4 +1,5 @@
-"""Reconciliation findings between the administrative levels, and the indicator catalogue.
+"""Reconciliation findings between the levels, the indicator catalogue, and the versioned
+catalogue feeds the hub publishes to the levels (with each push's acknowledgement).
 
 Revision ID: 0003
 Revises: 0002
@@ -51,6 +52,32 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "catalogue_version",
+        sa.Column("catalogue", sa.String(63), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True),
+        sa.Column("content_hash", sa.String(64), nullable=False),
+        sa.Column("entries", JSONB, nullable=False, comment="code -> entry, the full snapshot"),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        schema="audit",
+    )
+    op.create_table(
+        "catalogue_push",
+        sa.Column("push_id", sa.BigInteger, primary_key=True, autoincrement=True),
+        sa.Column("catalogue", sa.String(63), nullable=False),
+        sa.Column("target", sa.String(63), nullable=False),
+        sa.Column("from_version", sa.Integer),
+        sa.Column("to_version", sa.Integer, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("http_status", sa.Integer),
+        sa.Column("acknowledgement", JSONB),
+        sa.Column("pushed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        schema="audit",
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("catalogue_push", schema="audit")
+    op.drop_table("catalogue_version", schema="audit")
     op.drop_table("indicator", schema="ref")
     op.drop_table("reconciliation", schema="audit")
