@@ -18,6 +18,8 @@ warehouse_app = typer.Typer(help="Manage the warehouse database.", no_args_is_he
 app.add_typer(warehouse_app, name="warehouse")
 refdata_app = typer.Typer(help="Reference data: administrative units, crosswalk, code lists.", no_args_is_help=True)
 app.add_typer(refdata_app, name="refdata")
+catalogues_app = typer.Typer(help="The shared catalogues the hub publishes to every level.", no_args_is_help=True)
+app.add_typer(catalogues_app, name="catalogues")
 schemas_app = typer.Typer(help="The shared schemas departments' records are mapped to.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -173,6 +175,63 @@ def refdata_sync(
     console.print(f"administrative units: {r.inserted} new, {r.closed} closed, {r.corrected} corrected, "
                   f"{r.unchanged} unchanged; crosswalk {r.crosswalk} links; code lists {r.code_lists} codes "
                   f"(scope: {'whole country' if provinces is None else ', '.join(provinces)})", highlight=False)
+
+
+@catalogues_app.command("publish")
+def catalogues_publish() -> None:
+    """Make a new version of each catalogue whose content changed since its last version.
+
+    Example: hub catalogues publish
+    """
+    from sync.publish import publish
+
+    try:
+        versions = publish(_engine())
+    except _known_errors() as exc:
+        fail(str(exc))
+    for name, version in versions.items():
+        console.print(f"{name}: version {version}", highlight=False)
+
+
+@catalogues_app.command("feed")
+def catalogues_feed(
+    name: Annotated[str, typer.Argument(help="Catalogue: admin_unit or a code list (document_type, ...).")],
+    since: Annotated[Optional[int], typer.Option(help="Only the changes since this version.")] = None,
+) -> None:
+    """Print a catalogue's latest snapshot, or the delta since a version, as JSON.
+
+    Example: hub catalogues feed document_type --since 1
+    """
+    import json
+
+    from sync.publish import PublishError, delta, snapshot
+
+    try:
+        with _engine().connect() as conn:
+            body = delta(conn, name, since) if since else snapshot(conn, name)
+    except (PublishError, *_known_errors()) as exc:
+        fail(str(exc))
+    sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
+
+
+@catalogues_app.command("push")
+def catalogues_push(
+    name: Annotated[str, typer.Argument(help="Catalogue to push.")],
+    target: Annotated[str, typer.Option(help="Name of the receiving system, for the acknowledgement record.")],
+    url: Annotated[str, typer.Option(help="The receiving system's endpoint.")],
+    token_env: Annotated[Optional[str], typer.Option(help="Environment variable holding its bearer token.")] = None,
+) -> None:
+    """Push the delta since the target's last acknowledged version (nothing if it is current).
+
+    Example: hub catalogues push document_type --target huyen_hiep_hoa --url http://127.0.0.1:8080/catalogues
+    """
+    from sync.publish import PublishError, push
+
+    try:
+        result = push(_engine(), name, target=target, url=url, token_env=token_env)
+    except (PublishError, *_known_errors()) as exc:
+        fail(str(exc))
+    console.print(f"{name} -> {target}: {result['status']} at version {result['version']}", highlight=False)
 
 
 @schemas_app.command("list")

@@ -81,6 +81,8 @@ def publish(engine: Engine, names: list[str] | None = None) -> dict[str, int]:
 
 def snapshot(conn: Connection, catalogue: str, version: int | None = None) -> dict[str, Any]:
     version = version or latest_version(conn, catalogue)
+    if version is None:
+        raise PublishError(f"no catalogue named {catalogue!r} has been published")
     entries = conn.execute(select(catalogue_version.c.entries).where(
         catalogue_version.c.catalogue == catalogue, catalogue_version.c.version == version)).scalar()
     if entries is None:

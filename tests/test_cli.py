@@ -14,7 +14,8 @@ from hub.config import REPO_ROOT
 
 runner = CliRunner()
 COMMANDS = [["run"], ["status"], ["warehouse", "upgrade"], ["refdata", "sync"], ["schemas", "list"],
-            ["schemas", "show"], ["validate"], ["reconcile"]]
+            ["schemas", "show"], ["validate"], ["reconcile"], ["catalogues", "publish"], ["catalogues", "feed"],
+            ["catalogues", "push"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -122,3 +123,15 @@ def test_reconcile_prints_the_findings(engine):
     assert scalar(engine, "SELECT count(*) FROM audit.reconciliation WHERE status = 'open'") == 1
     bad = runner.invoke(app, ["reconcile", "--check", "nonsense"])
     assert bad.exit_code == 1 and "unknown check 'nonsense'" in bad.output
+
+
+def test_catalogue_feed_is_json(engine):
+    import json
+
+    assert runner.invoke(app, ["catalogues", "publish"]).exit_code == 0
+    result = runner.invoke(app, ["catalogues", "feed", "document_type"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["version"] == 1 and body["entries"]["CV"]["label"] == "Công văn"
+    missing = runner.invoke(app, ["catalogues", "feed", "nope"])
+    assert missing.exit_code == 1 and "no catalogue named 'nope' has been published" in missing.output
