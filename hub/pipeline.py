@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from functools import cache
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,7 +135,10 @@ class Checked:
 
 
 def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch_id: int | None = None) -> Checked:
-    """Map and validate one batch; shared by a load and by a dry run (``hub validate``)."""
+    """Map and validate one batch; shared by a load and by a dry run (``hub validate``).
+
+    ``suite`` is the expectation suite, or a function that makes it when first needed."""
+    suite = suite() if callable(suite) else suite
     from quality.validate import validate  # Great Expectations is heavy: import it when a batch runs
 
     clock = time.perf_counter()
@@ -215,13 +219,19 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
 
 
 def _prepare_run(source: SourceConfig, engine: Engine):
+    """The run's schema and adapter, and its suite built on the first batch: a source with
+    nothing new should cost a checksum, not the loading of catalogues and expectations."""
     from quality import catalogs
     from quality.suite import build_suite
 
     schema = _stage(source.name, "schema", None, get_schema, source.schema)
     adapter = _stage(source.name, "extract", None, make_adapter, source)
-    catalogs.use(_stage(source.name, "reference data", None, catalogs.load, engine))
-    suite = _stage(source.name, "validate", None, build_suite, schema)
+
+    @cache
+    def suite():
+        catalogs.use(_stage(source.name, "reference data", None, catalogs.load, engine))
+        return _stage(source.name, "validate", None, build_suite, schema)
+
     return schema, adapter, suite
 
 
