@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import pandas as pd
 
@@ -26,6 +26,16 @@ class SourceError(Exception):
         super().__init__(f"source {source!r}: {problem}" if source else problem)
 
 
+class Rejected(NamedTuple):
+    """A record (or a whole file) the adapter could not split into fields, with the reason."""
+
+    position: str
+    raw: dict
+    reason: str
+    check: str = "field_count"
+    """The check it failed, as quarantine lists it: ``field_count``, ``encoding`` (a whole file)."""
+
+
 @dataclass
 class Batch:
     records: pd.DataFrame
@@ -36,8 +46,9 @@ class Batch:
     """Resume point after this batch: handed back to :meth:`Adapter.batches` next time."""
     origin: dict[str, Any] = field(default_factory=dict)
     """What the batch was read from (file path, sha256, ...), recorded in ``audit.batch``."""
-    rejected: list[tuple[str, dict, str]] = field(default_factory=list)
-    """Records the adapter could not even split into fields: (position, raw, reason)."""
+    rejected: list[Rejected] = field(default_factory=list)
+    """Records the adapter could not even split into fields. A batch with no columns at all and
+    only rejections (a file its encoding can't decode) is quarantined whole and held."""
 
     def __len__(self) -> int:
         return len(self.records) + len(self.rejected)

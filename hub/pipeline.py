@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Engine
 
 from adapters import Adapter, Batch, SourceError, get_adapter_class
@@ -82,8 +83,8 @@ def _stage(source_name: str, stage: str, at_batch: int | None, fn: Callable, /, 
 def _quarantine_rows(batch: Batch, failures: list[CheckFailure], held: str | None,
                      protect: Callable[..., dict]) -> list[dict[str, Any]]:
     """One quarantine row per failing record, with every check it failed and why."""
-    rows = [{"position": p, "raw": protect(raw, aligned=False), "checks": ["field_count"], "reason": reason}
-            for p, raw, reason in batch.rejected]
+    rows = [{"position": r[0], "raw": protect(r[1], aligned=False), "checks": [_rejected_check(r)], "reason": r[2]}
+            for r in batch.rejected]
     if held:
         checks = sorted({f.check for f in failures}) or ["held"]
         records = batch.records.to_dict("records")
@@ -100,6 +101,10 @@ def _quarantine_rows(batch: Batch, failures: list[CheckFailure], held: str | Non
         rows.append({"position": batch.positions[i], "raw": protect(batch.records.iloc[i].to_dict()),
                      "checks": checks, "reason": "; ".join(reasons)})
     return rows
+
+
+def _rejected_check(rejected: tuple) -> str:
+    return rejected[3] if len(rejected) > 3 else "field_count"  # plain 3-tuples from older adapters
 
 
 def _held_by_mapping(failures: list[CheckFailure], n: int, source: SourceConfig, min_rows: int = 20) -> str | None:
@@ -124,11 +129,16 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     """Map and validate one batch; shared by a load and by a dry run (``hub validate``)."""
     from quality.validate import validate  # Great Expectations is heavy: import it when a batch runs
 
+    if batch.records.columns.empty and batch.rejected:
+        # Nothing could be split into fields (a file its encoding can't decode): there is nothing
+        # to map, and the source needs a person, so the batch is held with the adapter's reason.
+        held = "; ".join(dict.fromkeys(r[2] for r in batch.rejected))
+        return Checked(pd.DataFrame(), _quarantine_rows(batch, [], None, lambda raw, aligned=True: raw), {}, held)
     mapped = _stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
                     fields=source.fields, values=source.values, date_formats=source.date_formats,
                     timezone=source.timezone)
     failures, stats = list(mapped.failures), {}
-    rejected = [CheckFailure("field_count", np.arange(len(batch.rejected)),
+    rejected = [CheckFailure(_rejected_check(batch.rejected[0]), np.arange(len(batch.rejected)),
                              lambda r: [batch.rejected[i][2] for i in r])] if batch.rejected else []
     held = _held_by_mapping(failures + rejected, len(batch), source)
     if not held:
