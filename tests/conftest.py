@@ -11,6 +11,8 @@ import dataclasses
 import io
 import itertools
 import json
+import shutil
+import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -28,8 +30,27 @@ _numbers = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def template_url(tmp_path_factory) -> str:
-    url = embedded_url(tmp_path_factory.mktemp("pg") / "warehouse")
+def outside_tmp():
+    """A folder outside pytest's own temporary root.
+
+    The embedded server runs as its own system user when tests run as root, so its folder's
+    parents must stay traversable; pytest resets its root to mode 700 whenever another pytest
+    starts on the machine, which would lock the server out of its data.
+    """
+    made: list[str] = []
+
+    def make(prefix: str) -> Path:
+        made.append(tempfile.mkdtemp(prefix=f"lienthong-{prefix}-"))
+        return Path(made[-1])
+
+    yield make
+    for path in made:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def template_url(outside_tmp) -> str:
+    url = embedded_url(outside_tmp("pg") / "warehouse")
     engine = create_engine(url)
     upgrade(engine)
     sync(engine, ["24"])  # the province the hub serves: legacy Bắc Giang, now part of Bắc Ninh
