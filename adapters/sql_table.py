@@ -90,7 +90,7 @@ class SqlTable(Adapter):
 
     def describe(self) -> dict[str, Any]:
         url = self._url()
-        shown = url.set(password=None, query={}).render_as_string(hide_password=True)
+        shown = url.set(query={}).render_as_string(hide_password=True)
         return {"file": f"{shown}#{self.name}", "sha256": None}
 
     def _statement(self, resume_from: dict[str, Any] | None):
