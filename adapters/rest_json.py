@@ -22,7 +22,7 @@ import math
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pandas as pd
 import requests
