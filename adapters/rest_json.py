@@ -128,6 +128,10 @@ class RestJson(Adapter):
         self.endpoint = "/" + str(options.get("endpoint", "")).lstrip("/")
         if not self.base_url:
             raise self.fail("options.base_url is required for a rest source")
+        if urlsplit(self.base_url).username or urlsplit(self.base_url).password:
+            # requests would send them as basic auth over the configured credential, and config
+            # files are not where secrets live
+            raise self.fail(f"options.base_url {redact_url(self.base_url)} holds credentials: use options.auth")
         self.params = dict(options.get("params") or {})
         self.items_field = options.get("items_field", "items")
         p = {"style": "page", "page_param": "page", "size_param": "size", "size": 100, "first_page": 1,
@@ -267,14 +271,17 @@ class RestJson(Adapter):
                         "next": None if last else following, "max_updated": latest}
             return Batch(records=frame, positions=positions, position=position, origin=origin)
 
-        for page in self._pages(since, start):
-            if pending is not None:  # a page came after it, so it was not the last
-                yield batch(pending, last=not page[1])
-                pending = None
-            if page[1]:
-                if page[2] is None:
-                    yield batch(page, last=True)
-                else:
-                    pending = page
-        if pending is not None:
-            yield batch(pending, last=True)
+        try:
+            for page in self._pages(since, start):
+                if pending is not None:  # a page came after it, so it was not the last
+                    yield batch(pending, last=not page[1])
+                    pending = None
+                if page[1]:
+                    if page[2] is None:
+                        yield batch(page, last=True)
+                    else:
+                        pending = page
+            if pending is not None:
+                yield batch(pending, last=True)
+        finally:
+            self.session.close()
