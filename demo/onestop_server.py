@@ -247,8 +247,10 @@ def dossier_records(rows: list[list[str]]) -> list[dict[str, Any]]:
 
 def statistics_records(dossiers: list[dict[str, Any]], parents: dict[str, str] | None = None,
                        province: str = "24") -> list[dict[str, Any]]:
-    """Monthly counts of received dossiers per unit, at commune, district (via ``parents``) and
-    province level: the figures the one-stop system reports (schema ``indicator_report``)."""
+    """Monthly counts of received dossiers per unit, at commune, district (via ``parents``, legacy
+    commune -> district) and province level: the figures the one-stop system reports (schema
+    ``indicator_report``). Districts count only before 2025-07-01, when they were abolished (and
+    some legacy commune codes were reused by new communes)."""
     import calendar
 
     counts: Counter = Counter()
@@ -258,7 +260,8 @@ def statistics_records(dossiers: list[dict[str, Any]], parents: dict[str, str] |
         if not received or not unit:
             continue
         month = received[:7]
-        for level in filter(None, (unit, (parents or {}).get(unit), province)):
+        district = (parents or {}).get(unit) if received < "2025-07-01" else None
+        for level in filter(None, (unit, district, province)):
             counts[(level, month)] += 1
     records = []
     for (unit, month), n in sorted(counts.items()):

@@ -113,6 +113,21 @@ def test_without_a_key_rows_at_the_last_timestamp_are_read_again_not_lost(engine
     dept.dispose()
 
 
+def test_by_an_increasing_key_alone_only_new_rows_are_read(engine, tmp_path):
+    dept = create_engine(f"sqlite:///{tmp_path / 'dkkd.sqlite'}")
+    register = register_table(MetaData(), sqlite=True)
+    register.metadata.create_all(dept)
+    with dept.begin() as conn:
+        conn.execute(insert(register), [enterprise(i, t, sqlite=True) for i, t in enumerate(times(15))])
+    source = sql_source(url=f"sqlite:///{tmp_path / 'dkkd.sqlite'}", updated_column=None, chunk_size=5)
+    assert run_source(source, engine).totals["inserted"] == 15
+    with dept.begin() as conn:
+        conn.execute(insert(register), [enterprise(15, datetime(2024, 4, 1), sqlite=True)])
+    assert run_source(source, engine).totals == {"read": 1, "inserted": 1, "updated": 0, "unchanged": 0,
+                                                 "quarantined": 0}
+    dept.dispose()
+
+
 @pytest.fixture
 def department_pg(template_url, monkeypatch):
     """A department's own database on the session's embedded server, reached through an Airflow connection."""
