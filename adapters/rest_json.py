@@ -95,7 +95,8 @@ class _Credentials:
             if self.auth.get("env"):
                 pair = env(self.auth["env"], "user:password for basic auth")
             else:
-                pair = f"{self._field('username', 'login', 'user name')}:{self._field('password', 'password', 'password')}"
+                user = self._field("username", "login", "user name")
+                pair = f"{user}:{self._field('password', 'password', 'password')}"
             encoded = base64.b64encode(pair.encode()).decode()
             self.secrets += [pair, pair.partition(":")[2], encoded]
             return f"Basic {encoded}"

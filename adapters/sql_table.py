@@ -150,7 +150,8 @@ class SqlTable(Adapter):
                     by = self.key or self.updated
                     positions = ([f"{self.name}:{by}={v}" for v in frame[by]] if by
                                  else [f"{self.name}:row {i}" for i in range(len(frame))])
-                    position = {"source": self.name, "updated": _encode(last.get(self.updated)) if self.updated else None,
+                    position = {"source": self.name,
+                                "updated": _encode(last.get(self.updated)) if self.updated else None,
                                 "key": _encode(last.get(self.key)) if self.key else None}
                     yield Batch(records=frame, positions=positions, position=position, origin=origin)
         except SourceError:

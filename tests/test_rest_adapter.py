@@ -112,7 +112,8 @@ def test_the_next_run_asks_only_for_what_changed(engine, onestop, rest_source, r
     onestop.upsert("dossiers", changed)
     third = run_source(source, engine)
     assert third.totals["updated"] == 1 and third.totals["inserted"] == 0
-    assert scalar(engine, "SELECT status FROM core.dossier WHERE dossier_code = :c", c=changed["ma_ho_so"]) == "completed"
+    status = scalar(engine, "SELECT status FROM core.dossier WHERE dossier_code = :c", c=changed["ma_ho_so"])
+    assert status == "completed"
     assert scalar(engine, COUNT) == 250
 
 
