@@ -27,13 +27,16 @@ class SourceError(Exception):
 
 
 class Rejected(NamedTuple):
-    """A record (or a whole file) the adapter could not split into fields, with the reason."""
+    """A record the adapter could not turn into fields; it is quarantined whole, with ``reason``.
 
+    ``check`` names what failed in quarantine's ``failed_checks`` (a CSV line with the wrong
+    number of fields, an XML message that is not well-formed, a file its encoding can't decode:
+    ``encoding``, ...). Plain 3-tuples are accepted and mean ``field_count``.
+    """
     position: str
     raw: dict
     reason: str
     check: str = "field_count"
-    """The check it failed, as quarantine lists it: ``field_count``, ``encoding`` (a whole file)."""
 
 
 @dataclass
@@ -46,9 +49,9 @@ class Batch:
     """Resume point after this batch: handed back to :meth:`Adapter.batches` next time."""
     origin: dict[str, Any] = field(default_factory=dict)
     """What the batch was read from (file path, sha256, ...), recorded in ``audit.batch``."""
-    rejected: list[Rejected] = field(default_factory=list)
-    """Records the adapter could not even split into fields. A batch with no columns at all and
-    only rejections (a file its encoding can't decode) is quarantined whole and held."""
+    rejected: list[Rejected | tuple[str, dict, str]] = field(default_factory=list)
+    """Records the adapter could not even split into fields: (position, raw, reason[, check]).
+    A batch with no columns and only rejections (a file its encoding can't decode) is held whole."""
 
     def __len__(self) -> int:
         return len(self.records) + len(self.rejected)

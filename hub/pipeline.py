@@ -6,6 +6,7 @@ the source and the stage, so one line says where things went wrong.
 """
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,8 +16,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
-from adapters import Adapter, Batch, SourceError, get_adapter_class
+from adapters import Adapter, Batch, Rejected, SourceError, get_adapter_class
 from hub.config import SourceConfig
+from hub.prefetch import prefetch
 from schemas import Schema, get_schema, pii
 from schemas.mapping import CheckFailure, map_records
 from warehouse import audit, load
@@ -40,6 +42,7 @@ class BatchResult:
     status: str
     counts: dict[str, int]
     held: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,6 +54,15 @@ class RunResult:
     @property
     def totals(self) -> dict[str, int]:
         return {k: sum(b.counts.get(k, 0) for b in self.batches) for k in audit.COUNTS}
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Time spent per stage over the run (map and validate overlap load: see hub.prefetch)."""
+        out: dict[str, float] = {}
+        for b in self.batches:
+            for k, v in b.seconds.items():
+                out[k] = out.get(k, 0.0) + v
+        return out
 
     @property
     def held(self) -> list[BatchResult]:
@@ -83,8 +95,8 @@ def _stage(source_name: str, stage: str, at_batch: int | None, fn: Callable, /, 
 def _quarantine_rows(batch: Batch, failures: list[CheckFailure], held: str | None,
                      protect: Callable[..., dict]) -> list[dict[str, Any]]:
     """One quarantine row per failing record, with every check it failed and why."""
-    rows = [{"position": r[0], "raw": protect(r[1], aligned=False), "checks": [_rejected_check(r)], "reason": r[2]}
-            for r in batch.rejected]
+    rows = [{"position": r.position, "raw": protect(r.raw, aligned=False), "checks": [r.check], "reason": r.reason}
+            for r in (Rejected(*t) for t in batch.rejected)]
     if held:
         checks = sorted({f.check for f in failures}) or ["held"]
         records = batch.records.to_dict("records")
@@ -103,10 +115,6 @@ def _quarantine_rows(batch: Batch, failures: list[CheckFailure], held: str | Non
     return rows
 
 
-def _rejected_check(rejected: tuple) -> str:
-    return rejected[3] if len(rejected) > 3 else "field_count"  # plain 3-tuples from older adapters
-
-
 def _held_by_mapping(failures: list[CheckFailure], n: int, source: SourceConfig, min_rows: int = 20) -> str | None:
     worst = max(failures, key=lambda f: f.rows.size, default=None)
     if worst is None or n < min_rows or worst.rows.size / n <= source.max_failure_ratio:
@@ -123,6 +131,7 @@ class Checked:
     quarantined: list[dict[str, Any]]
     statistics: dict
     held: str | None
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch_id: int | None = None) -> Checked:
@@ -132,21 +141,28 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     if batch.records.columns.empty and batch.rejected:
         # Nothing could be split into fields (a file its encoding can't decode): there is nothing
         # to map, and the source needs a person, so the batch is held with the adapter's reason.
-        held = "; ".join(dict.fromkeys(r[2] for r in batch.rejected))
+        held = "; ".join(dict.fromkeys(Rejected(*t).reason for t in batch.rejected))
         return Checked(pd.DataFrame(), _quarantine_rows(batch, [], None, lambda raw, aligned=True: raw), {}, held)
+    clock = time.perf_counter()
     mapped = _stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
                     fields=source.fields, values=source.values, date_formats=source.date_formats,
                     timezone=source.timezone)
     failures, stats = list(mapped.failures), {}
-    rejected = [CheckFailure(_rejected_check(batch.rejected[0]), np.arange(len(batch.rejected)),
-                             lambda r: [batch.rejected[i][2] for i in r])] if batch.rejected else []
+    by_check: dict[str, list[int]] = {}
+    for i, r in enumerate(Rejected(*t) for t in batch.rejected):
+        by_check.setdefault(r.check, []).append(i)
+    rejected = [CheckFailure(check, np.array(rows), lambda r: [batch.rejected[i][2] for i in r])
+                for check, rows in by_check.items()]
     held = _held_by_mapping(failures + rejected, len(batch), source)
+    seconds = {"map": time.perf_counter() - clock}
+    clock = time.perf_counter()
     if not held:
         clean = mapped.frame.drop(index=mapped.failed_rows())
         checked = _stage(source.name, "validate", batch_id, validate, clean, suite,
                          max_failure_ratio=source.max_failure_ratio)
         stats, held = checked.statistics, checked.held
         failures += checked.failures
+    seconds["validate"] = time.perf_counter() - clock
     columns = {v: k for k, v in source.fields.items()}
 
     def protect(raw: dict, aligned: bool = True) -> dict:
@@ -155,16 +171,21 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
         return pii.protect_raw(raw, columns, schema) if aligned else pii.protect_unaligned(raw)
 
     quarantined = _quarantine_rows(batch, failures, held, protect)
+    if schema.protected:  # reasons quote the bad value; a protected one is quoted masked
+        held = held and pii.scrub(held)
+        for q in quarantined:
+            q["reason"] = pii.scrub(q["reason"])
     if held:
         good = mapped.frame.iloc[0:0]
     else:
         bad = np.unique(np.concatenate([f.rows for f in failures])) if failures else []
         good = mapped.frame.drop(index=bad)
-    return Checked(good, quarantined, stats, held)
+    return Checked(good, quarantined, stats, held, seconds)
 
 
-def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: Batch, *,
-                  run_id: str, suite, start: dict | None) -> BatchResult:
+def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: Batch,
+                  checked: Checked | BaseException, *, run_id: str, start: dict | None) -> BatchResult:
+    """Load one checked batch in one transaction, with its audit row and watermark."""
     origin = batch.origin
     batch_id = audit.open_batch(engine, run_id=run_id, source=source.name, adapter=source.adapter,
                                 schema_name=schema.name, schema_version=schema.version,
@@ -172,8 +193,10 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
                                 position_start=start, position_end=batch.position)
     read = len(batch)
     try:
-        checked = check_batch(source, schema, batch, suite, batch_id)
+        if isinstance(checked, BaseException):
+            raise checked
         good = checked.good
+        clock = time.perf_counter()
         with engine.begin() as conn:
             counts = {"inserted": 0, "updated": 0, "unchanged": 0}
             if len(good):
@@ -187,7 +210,8 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
             audit.close_batch(conn, batch_id, status=status, counts=counts,
                               gx_statistics=checked.statistics or None, error=checked.held)
             audit.set_watermark(conn, source.name, batch.position, batch_id)
-        return BatchResult(batch_id, status, counts, checked.held)
+        seconds = {**checked.seconds, "load": time.perf_counter() - clock}
+        return BatchResult(batch_id, status, counts, checked.held, seconds)
     except BaseException as exc:
         error = exc if isinstance(exc, StageError) else StageError(source.name, "load", exc, batch_id)
         audit.fail_batch(engine, batch_id, str(error), rows_read=read)
@@ -244,12 +268,16 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
                 schema_name=schema.name, schema_version=schema.version)
     try:
         origin = adapter.describe()
-        batches = iter(adapter.batches(start))
-        while True:
-            batch = next(batches, None)
-            if batch is None:
-                break
-            done = process_batch(engine, source, schema, batch, run_id=run_id, suite=suite, start=start)
+
+        def checked_batches(resume_from=start):
+            for batch in adapter.batches(resume_from):
+                try:
+                    yield batch, check_batch(source, schema, batch, suite)
+                except StageError as exc:  # belongs to this batch: its audit row will say so
+                    yield batch, exc
+
+        for batch, checked in prefetch(checked_batches()):
+            done = process_batch(engine, source, schema, batch, checked, run_id=run_id, start=start)
             result.batches.append(done)
             start = batch.position
             if on_batch:

@@ -1,10 +1,9 @@
 """Run a schema's suite on a mapped batch and say which rows failed which check, and why.
 
-Great Expectations' COMPLETE result format lists failing rows by index, and its cost grows
-with the failing rows. So the suite runs first in SUMMARY form; if some check fails for
-most of the batch the source is broken (a changed column or date format) and the batch is
-held whole with one reason; otherwise only the checks that failed run again, COMPLETE, to
-name their rows.
+One pass in COMPLETE form names the failing rows (SUMMARY computes the same index lists and
+only cuts them short, so a second, cheaper pass would cost more, not less). If one check fails
+for most of the batch the source is broken (a changed column or date format) and the batch is
+held whole with one reason instead of being itemised.
 """
 from __future__ import annotations
 
@@ -28,9 +27,9 @@ class Validation:
     """Set when the batch is held whole: the one reason for all its rows."""
 
 
-def _run(frame: pd.DataFrame, suite: gx.ExpectationSuite, result_format: str) -> ExpectationSuiteValidationResult:
+def _run(frame: pd.DataFrame, suite: gx.ExpectationSuite, result_format: dict) -> ExpectationSuiteValidationResult:
     batch = batch_definition().get_batch(batch_parameters={"dataframe": frame})
-    return batch.validate(suite, result_format={"result_format": result_format})
+    return batch.validate(suite, result_format=result_format)
 
 
 def _reasons(frame: pd.DataFrame, config) -> callable:
@@ -48,36 +47,36 @@ def _reasons(frame: pd.DataFrame, config) -> callable:
     return describe
 
 
+RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 3,
+                 "return_unexpected_index_query": False, "exclude_unexpected_values": True}
+
+
 def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite, *, max_failure_ratio: float = 0.5,
              hold_min_rows: int = 20) -> Validation:
     if frame.empty:
         return Validation(statistics={"evaluated_expectations": 0, "rows": 0})
-    summary = _run(frame, suite, "SUMMARY")
-    stats = dict(summary.statistics)
+    result = _run(frame, suite, RESULT_FORMAT)
+    stats = dict(result.statistics)
     stats["rows"] = len(frame)
-    failed = [r for r in summary.results if not r.success]
+    failed = [r for r in result.results if not r.success]
     stats["failed_checks"] = {r.expectation_config.meta["check"]: r.result.get("unexpected_count", 0) for r in failed}
     broken = [r for r in failed if r.exception_info.get("raised_exception")]
     if broken:
         info = broken[0].exception_info
         raise RuntimeError(f"expectation {broken[0].expectation_config.type} could not run: "
                            f"{info.get('exception_message')}")
-    worst = max(failed, key=lambda r: r.result.get("unexpected_percent") or 0, default=None)
+    worst = max(failed, key=lambda r: r.result.get("unexpected_count") or 0, default=None)
     if worst is not None and len(frame) >= hold_min_rows and \
-            (worst.result.get("unexpected_percent") or 0) / 100 > max_failure_ratio:
+            (worst.result.get("unexpected_count") or 0) / len(frame) > max_failure_ratio:
         meta = worst.expectation_config.meta
-        examples = ", ".join(repr(v) for v in worst.result.get("partial_unexpected_list", [])[:3])
+        rows = np.asarray(worst.result.get("unexpected_index_list") or [], dtype=np.int64)
+        example = _reasons(frame, worst.expectation_config)(rows[:1])[0] if rows.size else "no example"
         return Validation(statistics=stats, held=(
-            f"batch held whole: check {meta['check']} failed for {worst.result['unexpected_percent']:.0f}% "
-            f"of rows (e.g. {examples}); the source looks broken (changed columns or formats?)"))
-    if not failed:
-        return Validation(statistics=stats)
-    detail = gx.ExpectationSuite(name=suite.name + ":failed")
-    for r in failed:
-        detail.add_expectation(r.expectation_config.to_domain_obj())
-    complete = _run(frame, detail, "COMPLETE")
+            f"batch held whole: check {meta['check']} failed for "
+            f"{100 * worst.result['unexpected_count'] / len(frame):.0f}% of rows (e.g. {example}); "
+            "the source looks broken (changed columns or formats?)"))
     failures = []
-    for r in complete.results:
+    for r in failed:
         rows = np.asarray(r.result.get("unexpected_index_list") or [], dtype=np.int64)
         if rows.size:
             failures.append(CheckFailure(r.expectation_config.meta["check"], rows,

@@ -8,6 +8,7 @@ named, never silently becomes empty.
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,10 +48,11 @@ def _human_format(fmt: str) -> str:
 
 
 def _text(series: pd.Series) -> pd.Series:
-    s = series.astype("object")
-    present = s.notna()
-    s[present] = s[present].astype(str).str.strip().str.normalize("NFC")
-    return s.where(s.ne("") & present, None)
+    """Trim and NFC-normalise each distinct value once: columns repeat their values a lot."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    clean = [unicodedata.normalize("NFC", str(u).strip()) or None for u in uniques]
+    out = np.array(clean + [None], dtype=object)[codes]  # the sentinel -1 picks the trailing None
+    return pd.Series(out, index=series.index, dtype=object)
 
 
 def _parse_timestamps(s: pd.Series, formats: tuple[str, ...], tz: str) -> pd.Series:

@@ -81,9 +81,20 @@ def protect_raw(raw: dict, columns: dict[str, str], schema: Schema) -> dict:
     return out
 
 
+LONG_DIGITS = re.compile(r"\d{9,}")
+
+
+def scrub(text: str) -> str:
+    """Mask every long digit run: for text (a reason, an unaligned record) that may quote an ID."""
+    return LONG_DIGITS.sub(lambda m: masked(pd.Series([m.group()]))[0], text)
+
+
 def protect_unaligned(raw: dict) -> dict:
-    """A record whose fields could not be aligned to columns: mask every long digit run in it,
-    since which field holds the citizen ID is unknown."""
-    digits = re.compile(r"\d{9,}")
-    fields = [digits.sub(lambda m: masked(pd.Series([m.group()]))[0], str(v)) for v in raw.get("fields", [])]
-    return {**raw, "fields": fields}
+    """A record whose fields could not be aligned to columns (a CSV line's ``fields``, the
+    ``text`` of a message that could not be parsed): which part holds the ID is unknown."""
+    out = dict(raw)
+    if "fields" in raw:
+        out["fields"] = [scrub(str(v)) for v in raw["fields"]]
+    if "text" in raw:
+        out["text"] = scrub(str(raw["text"]))
+    return out

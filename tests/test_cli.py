@@ -13,14 +13,15 @@ from hub.cli import app
 from hub.config import REPO_ROOT
 
 runner = CliRunner()
-COMMANDS = [["run"], ["status"], ["warehouse", "upgrade"]]
+COMMANDS = [["run"], ["status"], ["warehouse", "upgrade"], ["refdata", "sync"], ["schemas", "list"],
+            ["schemas", "show"], ["validate"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_command_has_help_with_an_example(command):
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
-    assert "Example: hub " + command[0] in result.output
+    assert "Example: hub " + " ".join(command) in " ".join(result.output.split())
 
 
 def test_run_needs_a_source_or_all(engine):
@@ -58,8 +59,9 @@ def test_run_then_status_show_the_demo_counts(engine, manifest):
     assert "bacgiang_dossiers_export" in status.output and str(e["inserted"]) in status.output
 
 
-def test_console_script_on_a_fresh_embedded_warehouse(tmp_path, manifest):
+def test_console_script_on_a_fresh_embedded_warehouse(outside_tmp, manifest):
     """The README's main job as a user runs it: no URL set, the embedded warehouse created on first use."""
+    tmp_path = outside_tmp("home")
     env = {k: v for k, v in os.environ.items() if k != "HUB_WAREHOUSE_URL"}
     env["HUB_HOME"] = str(tmp_path / "home")
     hub = Path(sys.executable).parent / "hub"
@@ -71,3 +73,36 @@ def test_console_script_on_a_fresh_embedded_warehouse(tmp_path, manifest):
     assert second.returncode == 0, second.stderr
     assert "inserted 0, updated 0" in second.stdout
     assert (tmp_path / "home" / "warehouse" / "PG_VERSION").exists()
+
+
+def test_validate_is_a_dry_run_that_names_failures(engine, manifest):
+    from conftest import DEMO, scalar
+
+    result = runner.invoke(app, ["validate", str(DEMO / "dossiers.csv"), "--schema", "dossier",
+                                 "--source", "bacgiang_dossiers_export", "--show", "100"])
+    assert result.exit_code == 1  # something would be quarantined
+    e = manifest["expected"]
+    assert f"{e['read']} rows read, {e['inserted']} would load, {e['quarantined']} would be quarantined" \
+        in result.output
+    assert "code_list:status" in result.output and "is not in code list dossier_status" in result.output
+    assert scalar(engine, "SELECT count(*) FROM core.dossier") == 0
+    assert scalar(engine, "SELECT count(*) FROM audit.batch") == 0
+
+
+def test_schemas_list_and_show(engine):
+    listed = runner.invoke(app, ["schemas", "list"])
+    assert listed.exit_code == 0
+    for name in ("dossier", "official_document", "document_trace", "enterprise", "indicator_report",
+                 "social_beneficiary"):
+        assert name in listed.output
+    shown = runner.invoke(app, ["schemas", "show", "social_beneficiary"])
+    assert shown.exit_code == 0
+    line = next(l for l in shown.output.splitlines() if l.startswith("│ citizen_id"))
+    assert "PII, stored as keyed hash + mask" in line and "cccd" in line
+    assert runner.invoke(app, ["schemas", "show", "nope"]).exit_code == 2
+
+
+def test_refdata_sync_command(engine):
+    result = runner.invoke(app, ["refdata", "sync", "--province", "24"])
+    assert result.exit_code == 0, result.output
+    assert "0 new, 0 closed, 0 corrected, 434 unchanged; crosswalk 315 links" in result.output

@@ -2,24 +2,36 @@
 ``core``, quarantined rows into ``quarantine``, all inside the caller's transaction.
 
 The merge is idempotent on the schema's natural key: a row whose hash is unchanged is not
-touched, a changed row is updated in place, a new one inserted; PostgreSQL counts which is
-which (``xmax = 0`` marks an insert), so nothing is counted twice in Python.
+touched, a changed row is updated in place, a new one inserted; PostgreSQL's row counts say
+which is which, so nothing is counted in Python.
 """
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from psycopg import sql
-from sqlalchemy import Column, Connection, MetaData, Table, cast, func, literal, literal_column, select, Text
+from sqlalchemy import (Column, Connection, MetaData, Table, Text, and_, cast, exists, func, insert, literal,
+                        literal_column, select, update)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from schemas import Schema
 from schemas import pii
 from warehouse.tables import schema_tables, stored_names
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as CSV for COPY, written by Arrow: pandas' writer formats values one by one
+    and cost more than the COPY itself. Strings are always quoted and nulls left empty, which
+    is exactly how COPY's CSV format tells an empty string from NULL."""
+    out = pa.BufferOutputStream()
+    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), out,
+                    pacsv.WriteOptions(include_header=False))
+    return out.getvalue().to_pybytes()
 
 
 def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> Table:
@@ -31,37 +43,44 @@ def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> T
             sql.Identifier(name), sql.Identifier(staging.schema), sql.Identifier(staging.name)))
         if len(frame):
             columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
-            buffer = io.StringIO()
-            frame.to_csv(buffer, index=False, header=False)
             with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(sql.Identifier(name), columns)) as copy:
-                copy.write(buffer.getvalue())
+                copy.write(_csv_bytes(frame))
     return Table(name, MetaData(), *(Column(c.name, c.type) for c in staging.columns))
+
+
+def _count(conn: Connection, dml) -> int:
+    """Rows a statement wrote, counted by PostgreSQL (the driver's rowcount is not always given)."""
+    written = dml.returning(literal_column("1")).cte("written")
+    return conn.execute(select(func.count()).select_from(written)).scalar_one()
 
 
 def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame: pd.DataFrame,
           positions: list[str]) -> dict[str, int]:
-    core, staging, _ = schema_tables(schema.name)
+    """Update the rows whose hash changed, then insert the keys core doesn't have.
+
+    Two set-based statements instead of INSERT ... ON CONFLICT: the speculative insertion
+    behind ON CONFLICT costs more than the insert itself, and most rows of a rerun are
+    unchanged and touch nothing. Merges into one table are serialised by an advisory lock,
+    so two sources can't insert the same new key at once.
+    """
+    core, staging, _ = schema_tables(schema)
     columns = stored_names(schema)
     staged = pii.protect(frame[schema.field_names], schema)[columns].assign(source_position=positions)
     stage = _copy_into_stage(conn, staging, staged)
-    business = [stage.c[f] for f in columns]
+    conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(core.fullname))))
     # Row text depends on the session's TimeZone and DateStyle: pin both so hashes are stable.
     conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
     conn.exec_driver_sql("SET LOCAL DateStyle = 'ISO, YMD'")
-    row_hash = func.md5(cast(func.row(*business), Text))
-    lineage = [literal(source).label("source"), literal(batch_id).label("batch_id"),
-               stage.c.source_position, row_hash.label("row_hash"),
-               func.now().label("loaded_at"), literal(schema.version).label("schema_version")]
-    names = columns + ["source", "batch_id", "source_position", "row_hash", "loaded_at", "schema_version"]
-    stmt = pg_insert(core).from_select(names, select(*business, *lineage))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(schema.stored_key),
-        set_={n: stmt.excluded[n] for n in names if n not in schema.stored_key},
-        where=core.c.row_hash != stmt.excluded.row_hash,
-    ).returning(literal_column("(xmax = 0)").label("inserted"))
-    merged = stmt.cte("merged")
-    inserted, updated = conn.execute(select(
-        func.count().filter(merged.c.inserted), func.count().filter(~merged.c.inserted))).one()
+    row_hash = func.md5(cast(func.row(*(stage.c[c] for c in columns)), Text))
+    hashed = select(*stage.c, row_hash.label("row_hash")).subquery("s")
+    key = and_(*(core.c[k] == hashed.c[k] for k in schema.stored_key))
+    lineage = {"source": literal(source), "batch_id": literal(batch_id), "source_position": hashed.c.source_position,
+               "row_hash": hashed.c.row_hash, "loaded_at": func.now(), "schema_version": literal(schema.version)}
+    updated = _count(conn, update(core).where(key, core.c.row_hash != hashed.c.row_hash)
+                     .values({**{c: hashed.c[c] for c in columns if c not in schema.stored_key}, **lineage}))
+    new = select(*(hashed.c[c] for c in columns), *(v.label(k) for k, v in lineage.items())) \
+        .where(~exists().where(key))
+    inserted = _count(conn, insert(core).from_select(columns + list(lineage), new))
     return {"inserted": inserted, "updated": updated, "unchanged": len(frame) - inserted - updated}
 
 
@@ -74,7 +93,7 @@ def quarantine(conn: Connection, schema: Schema, *, source: str, batch_id: int,
     """Keep failing rows with their raw record and reasons; a row seen again is counted, not copied."""
     if not rows:
         return 0
-    _, _, table = schema_tables(schema.name)
+    _, _, table = schema_tables(schema)
     params = [{"source": source, "batch_id": batch_id, "last_batch_id": batch_id,
                "source_position": r["position"], "raw_record": r["raw"], "failed_checks": r["checks"],
                "reason": r["reason"], "row_hash": raw_hash(r["raw"]), "schema_version": schema.version}

@@ -124,7 +124,7 @@ def stored_names(s: Schema) -> list[str]:
     return [c.name for f in s.fields for c in _columns(f, keep_required=False)]
 
 
-def core_table(s: Schema, md: MetaData = metadata) -> Table:
+def core_table(s: Schema, md: MetaData) -> Table:
     return Table(
         s.name, md,
         *(c for f in s.fields for c in _columns(f, keep_required=True)),
@@ -139,7 +139,7 @@ def core_table(s: Schema, md: MetaData = metadata) -> Table:
     )
 
 
-def staging_table(s: Schema, md: MetaData = metadata) -> Table:
+def staging_table(s: Schema, md: MetaData) -> Table:
     """Template of the per-batch staging table (a temporary copy is made per batch)."""
     return Table(
         s.name, md,
@@ -149,7 +149,7 @@ def staging_table(s: Schema, md: MetaData = metadata) -> Table:
     )
 
 
-def quarantine_table(s: Schema, md: MetaData = metadata) -> Table:
+def quarantine_table(s: Schema, md: MetaData) -> Table:
     return Table(
         s.name, md,
         Column("id", BigInteger, primary_key=True, autoincrement=True),
@@ -171,12 +171,10 @@ def quarantine_table(s: Schema, md: MetaData = metadata) -> Table:
 
 
 @cache
-def schema_tables(name: str) -> tuple[Table, Table, Table]:
-    """(core, staging, quarantine) for a schema, created once per process."""
-    from schemas import get_schema
-
-    s = get_schema(name)
-    return core_table(s), staging_table(s), quarantine_table(s)
+def schema_tables(s: Schema) -> tuple[Table, Table, Table]:
+    """(core, staging, quarantine) of a schema as its file now says, built once per version of the file."""
+    md = MetaData()
+    return core_table(s, md), staging_table(s, md), quarantine_table(s, md)
 
 
 def derived_metadata() -> MetaData:

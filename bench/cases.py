@@ -1,0 +1,119 @@
+"""One benchmark case per process, so each one's peak memory is its own.
+
+    python -m bench.cases CASE --url URL --file FILE [--chunk-size N]
+
+prints one JSON line: seconds (the work only, not interpreter start or imports), peak RSS,
+and for the hub's cases the run's counts and per-stage seconds.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import json
+import resource
+import sys
+import time
+
+COLUMNS = ["dossier_code", "procedure_code", "receiving_agency", "admin_unit_code", "received_at", "due_at",
+           "completed_at", "status", "channel"]
+
+
+def hub_case(url: str, path: str, chunk_size: int, full_refresh: bool) -> dict:
+    from hub.config import REPO_ROOT, load_sources
+    from hub.pipeline import prepare_warehouse, run_source
+    from warehouse.connect import get_engine
+
+    engine = get_engine(url)
+    prepare_warehouse(engine)
+    source = load_sources(REPO_ROOT / "sources.yaml")["bacgiang_dossiers_export"]
+    source = dataclasses.replace(source, name="bench_dossiers",
+                                 options={**source.options, "path": path, "chunk_size": chunk_size})
+    import quality.validate  # noqa: F401  (imports are not the work being measured)
+
+    start = time.perf_counter()
+    result = run_source(source, engine, full_refresh=full_refresh)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "counts": result.totals, "stage_seconds": result.seconds,
+            "batches": len(result.batches), "statuses": sorted({b.status for b in result.batches})}
+
+
+def copy_case(url: str, path: str) -> dict:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy")
+        conn.execute("CREATE TABLE bench_copy (" + ", ".join(f"{c} text" for c in COLUMNS) + ")")
+        start = time.perf_counter()
+        with conn.cursor() as cur, open(path, "rb") as fh:
+            with cur.copy("COPY bench_copy FROM STDIN (FORMAT csv, HEADER true)") as copy:
+                while block := fh.read(1 << 20):
+                    copy.write(block)
+        seconds = time.perf_counter() - start
+        rows = conn.execute("SELECT count(*) FROM bench_copy").fetchone()[0]
+    return {"seconds": seconds, "rows": rows}
+
+
+def pandas_case(url: str, path: str) -> dict:
+    import pandas as pd
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    start = time.perf_counter()
+    frame = pd.read_csv(path)
+    frame.to_sql("bench_pandas", engine, index=False, if_exists="replace")
+    return {"seconds": time.perf_counter() - start, "rows": len(frame)}
+
+
+def dlt_case(url: str, path: str) -> dict:
+    try:
+        import dlt
+    except ImportError as exc:
+        return {"skipped": f"dlt is not installed beside the hub ({exc}); install the 'bench' extra"}
+    import pandas as pd
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+
+    @dlt.resource(name="dossier", write_disposition="merge", primary_key="ma_ho_so")
+    def dossiers():
+        for chunk in pd.read_csv(path, chunksize=100_000, dtype=str, keep_default_na=False):
+            chunk.columns = ["ma_ho_so"] + [f"c{i}" for i in range(1, len(chunk.columns))]
+            yield chunk.drop_duplicates("ma_ho_so").to_dict("records")
+
+    # the embedded server listens on a Unix socket only: dlt wants a host name, libpq lets the
+    # query's host (the socket's folder) override it
+    credentials = (f"postgresql://{parsed.username or 'postgres'}:unused@localhost:5432/{parsed.database}"
+                   f"?host={parsed.query['host']}")
+    pipeline = dlt.pipeline(pipeline_name="bench_dlt", destination=dlt.destinations.postgres(credentials=credentials),
+                            dataset_name="bench_dlt", progress="log")
+    start = time.perf_counter()
+    info = pipeline.run(dossiers())
+    return {"seconds": time.perf_counter() - start, "loads": len(info.loads_ids)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("case", choices=["hub", "hub_rerun", "copy", "pandas", "dlt"])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--file", required=True)
+    parser.add_argument("--chunk-size", type=int, default=100_000)
+    args = parser.parse_args()
+    if args.case == "hub":
+        out = hub_case(args.url, args.file, args.chunk_size, full_refresh=True)
+    elif args.case == "hub_rerun":
+        out = hub_case(args.url, args.file, args.chunk_size, full_refresh=False)
+    elif args.case == "copy":
+        out = copy_case(args.url, args.file)
+    elif args.case == "pandas":
+        out = pandas_case(args.url, args.file)
+    else:
+        out = dlt_case(args.url, args.file)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sys.stdout.write(json.dumps(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Domain checks with values that must pass and values that must fail, run inside Great Expectations."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+import pytest
+
+from quality import catalogs
+from quality.checks import admin_units_valid, cccd_problem, tax_code_problem
+from quality.suite import build_suite
+from quality.validate import validate
+from schemas import get_schema
+
+# Tax codes verified by hand with the check-digit rule (weights 31 29 23 19 17 13 7 5 3;
+# check = 10 - sum mod 11): 0100109106: 0+29+0+0+17+0+63+5+0 = 114, 114 mod 11 = 4, 10-4 = 6.
+# 0100233488: 29+34+39+21+20+24 = 167, mod 11 = 2, check 8. 0314409058: 87+23+76+68+63+15 = 332,
+# mod 11 = 2, check 8.
+GOOD_TAX = ["0100109106", "0100233488", "0314409058", "0314409058-002", "0100109106-001"]
+BAD_TAX = {"0100233480": "wrong check digit", "0100109107": "wrong check digit",
+           "010023348": "neither 10 digits", "0100233488-01": "neither 10 digits",
+           "0100233488001": "neither 10 digits", "01002334AB": "neither 10 digits",
+           "0314409059-002": "wrong check digit"}
+
+
+@pytest.mark.parametrize("code", GOOD_TAX)
+def test_valid_tax_codes(code):
+    assert tax_code_problem(code) is None
+
+
+@pytest.mark.parametrize("code, words", sorted(BAD_TAX.items()))
+def test_invalid_tax_codes_are_named(code, words):
+    assert words in tax_code_problem(code) and repr(code) in tax_code_problem(code)
+
+
+# CCCD built by hand: 001 Hà Nội, 0 = male born 1900-1999, 85 = 1985; 024 Bắc Giang, 3 = female
+# born 2000-2099, 01 = 2001; 079 Hồ Chí Minh, 1 = female 1900s, 99 = 1999.
+GOOD_CCCD = [("001085123456", "1985-03-10", "male"), ("024301004567", "2001-07-02", "female"),
+             ("079199000001", "1999-12-31", "female"), ("096200000123", "2000-01-01", "male")]
+BAD_CCCD = [
+    ("00108512345", "1985-03-10", "male", "is not 12 digits"),
+    ("00108512345A", "1985-03-10", "male", "is not 12 digits"),
+    ("003085123456", "1985-03-10", "male", "starts with 003, which is not a province code"),
+    ("000085123456", "1985-03-10", "male", "starts with 000"),
+    ("001185123456", "1985-03-10", "male", "digit 4 (1) means female, but sex is male"),
+    ("001285123456", "1985-03-10", "male", "digit 4 (2) means born 2000-2099, but the date of birth is in 1985"),
+    ("001086123456", "1985-03-10", "male", "digits 5-6 (86) should be the birth year's last two digits (85)"),
+]
+
+
+@pytest.mark.parametrize("cccd, birth, sex", GOOD_CCCD)
+def test_valid_citizen_ids(cccd, birth, sex):
+    assert cccd_problem(cccd, pd.Timestamp(birth), sex) is None
+
+
+@pytest.mark.parametrize("cccd, birth, sex, words", BAD_CCCD)
+def test_invalid_citizen_ids_say_why(cccd, birth, sex, words):
+    problem = cccd_problem(cccd, pd.Timestamp(birth), sex)
+    assert problem is not None and words in problem and repr(cccd) in problem
+
+
+@pytest.fixture
+def loaded_catalogs(engine):
+    catalogs.use(catalogs.load(engine))
+    yield catalogs.current()
+    catalogs.use(catalogs.Catalogs())
+
+
+def test_admin_unit_codes_are_read_at_the_rows_date(loaded_catalogs):
+    codes = pd.Series(["213", "213", "07201", "07201", "07210", "07210", "99999", "24"])
+    dates = pd.Series(pd.to_datetime(["2025-06-30 23:00", "2025-07-01 08:00", "2024-05-01 00:00", "2025-08-01 00:00",
+                                      "2024-05-01 00:00", "2025-08-01 00:00", "2024-05-01 00:00", "2025-08-01 00:00"])
+                      ).dt.tz_localize("Asia/Ho_Chi_Minh")
+    assert admin_units_valid(codes, dates).tolist() == [True, False, True, False, True, True, False, True]
+
+
+def _beneficiaries(**overrides) -> pd.DataFrame:
+    rows = {"citizen_id": [c for c, _, _ in GOOD_CCCD], "full_name": ["Nguyễn Văn An"] * 4,
+            "birth_date": [pd.Timestamp(b).date() for _, b, _ in GOOD_CCCD], "sex": [s for _, _, s in GOOD_CCCD],
+            "commune_code": ["07210"] * 4, "benefit_type": ["elderly_80"] * 4,
+            "monthly_amount": [500000.0] * 4, "start_date": [pd.Timestamp("2025-08-01").date()] * 4,
+            "end_date": [None] * 4, "list_month": [pd.Timestamp("2025-09-01").date()] * 4}
+    rows.update(overrides)
+    frame = pd.DataFrame(rows)
+    for col in ("birth_date", "start_date", "end_date", "list_month"):
+        frame[col] = pd.to_datetime(frame[col]).dt.tz_localize("Asia/Ho_Chi_Minh")
+    return frame
+
+
+def test_domain_checks_run_inside_great_expectations(loaded_catalogs):
+    suite = build_suite(get_schema("social_beneficiary"), now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    types = {e.expectation_type for e in suite.expectations}
+    assert {"expect_multicolumn_values_to_be_valid_cccd",
+            "expect_column_pair_values_to_be_admin_unit_valid_at_date",
+            "expect_column_values_to_be_normalized_text"} <= types
+    good = validate(_beneficiaries(), suite)
+    assert good.failures == [] and good.statistics["unsuccessful_expectations"] == 0
+    bad = validate(_beneficiaries(
+        citizen_id=["001185123456", "024301004567", "079199000001", "003085123456"],
+        commune_code=["07210", "07201", "07210", "07210"],  # 07201 (Thọ Xương) ended on 2025-06-30
+        full_name=["Nguyễn Văn An", "Nguyễn Văn An ", "Nguyễn Văn An", "Nguyễn Văn An"]), suite)
+    by_check = {f.check: (f.rows.tolist(), f.reason(f.rows)) for f in bad.failures}
+    assert by_check["cccd:citizen_id"][0] == [0, 3]
+    assert "digit 4 (1) means female, but sex is male" in by_check["cccd:citizen_id"][1][0]
+    assert by_check["admin_unit_at_date:commune_code"][0] == [1]
+    assert by_check["admin_unit_at_date:commune_code"][1] == [
+        "administrative unit code '07201' is not valid on 2025-09-01: it names Phường Thọ Xương "
+        "(commune, valid to 2025-06-30); its successor is 07210 Phường Bắc Giang"]
+    assert by_check["normalized_text:full_name"][0] == [1]
+    assert "has leading or trailing spaces" in by_check["normalized_text:full_name"][1][0]
+    assert bad.statistics["failed_checks"] == {"cccd:citizen_id": 2, "admin_unit_at_date:commune_code": 1,
+                                               "normalized_text:full_name": 1}
+
+
+def test_a_legacy_district_after_the_reform_names_its_successor(loaded_catalogs):
+    suite = build_suite(get_schema("dossier"))
+    frame = pd.DataFrame({"dossier_code": ["A1"], "procedure_code": ["1.0"], "receiving_agency": ["x"],
+                          "admin_unit_code": ["213"],
+                          "received_at": pd.to_datetime(["2025-08-01 09:00"]).tz_localize("Asia/Ho_Chi_Minh"),
+                          "due_at": pd.to_datetime([None]).tz_localize("Asia/Ho_Chi_Minh"),
+                          "completed_at": pd.to_datetime([None]).tz_localize("Asia/Ho_Chi_Minh"),
+                          "status": ["received"], "channel": ["online"]})
+    (failure,) = validate(frame, suite).failures
+    assert failure.check == "admin_unit_at_date:admin_unit_code"
+    assert failure.reason(failure.rows) == [
+        "administrative unit code '213' is not valid on 2025-08-01: it names Thành phố Bắc Giang "
+        "(district, valid to 2025-06-30); its successor is province 24 Tỉnh Bắc Ninh "
+        "(districts were abolished on 2025-07-01)"]
+
+
+def test_code_lists_come_from_the_ref_tables(engine, loaded_catalogs):
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM ref.code_list WHERE list_name = 'dossier_channel' AND code = 'offline'")
+    catalogs.use(catalogs.load(engine))
+    suite = build_suite(get_schema("dossier"))
+    in_set = [e for e in suite.expectations if e.meta["check"] == "code_list:channel"]
+    assert in_set[0].value_set == ["online"]
