@@ -79,7 +79,8 @@ def _beneficiaries(**overrides) -> pd.DataFrame:
             "birth_date": [pd.Timestamp(b).date() for _, b, _ in GOOD_CCCD], "sex": [s for _, _, s in GOOD_CCCD],
             "commune_code": ["07210"] * 4, "benefit_type": ["elderly_80"] * 4,
             "monthly_amount": [500000.0] * 4, "start_date": [pd.Timestamp("2025-08-01").date()] * 4,
-            "end_date": [None] * 4, "list_month": [pd.Timestamp("2025-09-01").date()] * 4}
+            "end_date": [None] * 4, "list_month": [pd.Timestamp("2025-09-01").date()] * 4,
+            "list_level": ["commune"] * 4}
     rows.update(overrides)
     frame = pd.DataFrame(rows)
     for col in ("birth_date", "start_date", "end_date", "list_month"):

@@ -14,7 +14,8 @@ from schemas import SCHEMA_DIR, all_schema_names, get_schema
 from warehouse.migrate import MigrationError, upgrade
 from warehouse.tables import stored_names
 
-SCHEMAS = ["document_trace", "dossier", "enterprise", "indicator_report", "official_document", "social_beneficiary"]
+SCHEMAS = ["document_trace", "dossier", "dossier_statistic", "enterprise", "indicator_report", "official_document",
+           "social_beneficiary"]
 
 
 def test_the_shipped_schemas():
@@ -88,16 +89,16 @@ def test_a_change_without_the_right_version_is_refused(engine, schema_copy):
 def test_the_warehouse_holds_no_raw_citizen_id(engine, make_source, tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_PII_KEY", "test-key-not-a-secret")
     header = ["Số CCCD", "Họ và tên", "Ngày sinh", "Giới tính", "Mã xã", "Loại trợ cấp", "Mức hưởng",
-              "Ngày hưởng", "Tháng danh sách"]
+              "Ngày hưởng", "Tháng danh sách", "Cấp"]
     good, bad = "024301004567", "024101004567"  # the second says female born 1900s: wrong
-    rows = [[good, "Nguyễn Thị Hoa", "02/07/2001", "Nữ", "07210", "orphan", "540000", "01/08/2025", "01/09/2025"],
-            [good, "Nguyễn Thị Hoa", "02/07/2001", "Nữ", "07228", "orphan", "540000", "01/08/2025", "01/09/2025"],
-            [bad, "Trần Thị B", "02/07/2001", "Nữ", "07210", "orphan", "540000", "01/08/2025", "01/09/2025"]]
+    rows = [[good, "Nguyễn Thị Hoa", "02/07/2001", "Nữ", "07210", "orphan", "540000", "01/08/2025", "01/09/2025", "commune"],
+            [good, "Nguyễn Thị Hoa", "02/07/2001", "Nữ", "07228", "orphan", "540000", "01/08/2025", "01/09/2025", "commune"],
+            [bad, "Trần Thị B", "02/07/2001", "Nữ", "07210", "orphan", "540000", "01/08/2025", "01/09/2025", "commune"]]
     source = make_source(write_csv(tmp_path / "b.csv", header, rows))
     source = type(source)(**{**source.__dict__, "schema": "social_beneficiary",
                              "fields": dict(zip(header, ["citizen_id", "full_name", "birth_date", "sex",
                                                          "commune_code", "benefit_type", "monthly_amount",
-                                                         "start_date", "list_month"])),
+                                                         "start_date", "list_month", "list_level"])),
                              "values": {"sex": {"Nam": "male", "Nữ": "female"}}})
     result = run_source(source, engine)
     assert result.totals == {"read": 3, "inserted": 2, "updated": 0, "unchanged": 0, "quarantined": 1}
