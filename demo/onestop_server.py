@@ -246,28 +246,37 @@ def dossier_records(rows: list[list[str]]) -> list[dict[str, Any]]:
 
 
 def statistics_records(dossiers: list[dict[str, Any]], parents: dict[str, str] | None = None,
-                       province: str = "24") -> list[dict[str, Any]]:
-    """Monthly counts of received dossiers per unit, at commune, district (via ``parents``, legacy
-    commune -> district) and province level: the figures the one-stop system reports (schema
-    ``indicator_report``). Districts count only before 2025-07-01, when they were abolished (and
-    some legacy commune codes were reused by new communes)."""
+                       province: str = "24", period: str = "day") -> list[dict[str, Any]]:
+    """What the one-stop system reports about its own dossiers (schema ``dossier_statistic``): per
+    unit and day (or month), how many it received, completed, and completed by the due date, at
+    commune, district (``parents``: legacy commune -> district) and province level.
+
+    Districts count only before 2025-07-01, when they were abolished (some legacy commune codes
+    were then reused by new communes). A dossier completed on the other side of the reform from
+    its reception counts at the province only: the unit that received it no longer exists.
+    """
     import calendar
 
-    counts: Counter = Counter()
+    reform, cut = "2025-07-01", 10 if period == "day" else 7
+    counts: dict[tuple[str, str], list[int]] = {}
     for d in dossiers:
-        received = d.get("ngay_tiep_nhan")
-        unit = (d.get("don_vi") or {}).get("ma_dvhc")
-        if not received or not unit:
+        unit, received = (d.get("don_vi") or {}).get("ma_dvhc"), d.get("ngay_tiep_nhan")
+        if not unit or not received:
             continue
-        month = received[:7]
-        district = (parents or {}).get(unit) if received < "2025-07-01" else None
-        for level in filter(None, (unit, district, province)):
-            counts[(level, month)] += 1
+        completed, due = d.get("ngay_tra_ket_qua"), d.get("ngay_hen_tra")
+        events = [(received, 0)] + ([(completed, 1)] if completed else [])
+        for when, column in events:
+            same_era = (when < reform) == (received < reform)
+            district = (parents or {}).get(unit) if when < reform else None
+            for level in filter(None, (unit if same_era else None, district if same_era else None, province)):
+                row = counts.setdefault((level, when[:cut]), [0, 0, 0])
+                row[column] += 1
+                if column == 1 and due and when <= due:
+                    row[2] += 1
     records = []
-    for (unit, month), n in sorted(counts.items()):
-        year, mon = int(month[:4]), int(month[5:7])
-        end = f"{month}-{calendar.monthrange(year, mon)[1]:02d}"
-        records.append({"ma_chi_tieu": "HS_TIEP_NHAN", "ky": month, "loai_ky": "Tháng", "ngay_cuoi_ky": end,
-                        "ma_don_vi": unit, "gia_tri": n, "don_vi_tinh": "hồ sơ",
-                        "ngay_cap_nhat": f"{end}T23:00:00", "id": f"HS_TIEP_NHAN/{month}/{unit}"})
+    for (unit, key), (received_n, completed_n, on_time_n) in sorted(counts.items()):
+        end = key if period == "day" else f"{key}-{calendar.monthrange(int(key[:4]), int(key[5:7]))[1]:02d}"
+        records.append({"id": f"{unit}/{key}", "ma_don_vi": unit, "ky": key, "ngay_cuoi_ky": end,
+                        "so_tiep_nhan": received_n, "so_da_tra_ket_qua": completed_n,
+                        "so_tra_dung_han": on_time_n, "ngay_cap_nhat": f"{end}T23:00:00"})
     return records

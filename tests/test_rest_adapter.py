@@ -178,7 +178,7 @@ def test_no_secret_in_logs_errors_audit_or_reports(engine, onestop, rest_source,
     assert "Retrying" in caplog.text  # the logs were captured: a secret in them would have been seen
 
 
-def test_statistics_at_each_level_load_as_indicator_reports(engine, records, monkeypatch):
+def test_daily_statistics_at_each_level_load_as_dossier_statistics(engine, records, monkeypatch):
     with engine.connect() as conn:  # legacy communes and their districts, from the reference data
         parents = dict(conn.execute(text("SELECT code, parent_code FROM ref.admin_unit "
                                          "WHERE level = 'commune' AND era = 'legacy'")).all())
@@ -186,21 +186,21 @@ def test_statistics_at_each_level_load_as_indicator_reports(engine, records, mon
     with OneStopServer({"statistics": stats}, static_tokens=("stats-token",)) as server:
         monkeypatch.setenv("ONESTOP_TOKEN", "stats-token")
         source = SourceConfig(
-            name="onestop_statistics", adapter="rest", schema="indicator_report",
+            name="onestop_statistics", adapter="rest", schema="dossier_statistic",
             options={"base_url": server.url, "endpoint": "/api/statistics", "key_field": "id",
                      "pagination": {"style": "cursor", "size": 200}, "updated_since_param": "updated_since",
                      "updated_field": "ngay_cap_nhat", "auth": {"type": "bearer", "env": "ONESTOP_TOKEN"}},
-            fields={"ma_chi_tieu": "indicator_code", "loai_ky": "period_type", "ky": "period",
-                    "ngay_cuoi_ky": "period_end", "ma_don_vi": "reporting_unit_code", "gia_tri": "value",
-                    "don_vi_tinh": "unit_of_measure", "ngay_cap_nhat": "reported_at"},
-            values={"period_type": {"Tháng": "month", "Quý": "quarter", "Năm": "year"}})
+            fields={"ma_don_vi": "unit_code", "ky": "period", "ngay_cuoi_ky": "period_end",
+                    "so_tiep_nhan": "received_count", "so_da_tra_ket_qua": "completed_count",
+                    "so_tra_dung_han": "completed_on_time_count", "ngay_cap_nhat": "reported_at"})
         result = run_source(source, engine)
     assert result.totals["inserted"] == len(stats) and result.totals["quarantined"] == 0
     with engine.connect() as conn:
         levels = dict(conn.execute(text(
-            "SELECT u.level, sum(r.value) FROM core.indicator_report r JOIN ref.admin_unit u "
-            "ON u.code = r.reporting_unit_code AND r.period_end BETWEEN coalesce(u.valid_from, '1900-01-01') "
+            "SELECT u.level, sum(s.received_count) FROM core.dossier_statistic s JOIN ref.admin_unit u "
+            "ON u.code = s.unit_code AND s.period_end BETWEEN coalesce(u.valid_from, '1900-01-01') "
             "AND coalesce(u.valid_to, '2999-12-31') GROUP BY u.level")).all())
-    # every dossier is counted once at its commune, once at the province, and at its district before the reform
+    # every dossier is counted at its commune and the province, and at its district before the reform
+    before = sum(r["ngay_tiep_nhan"] < "2025-07-01" for r in records)
     assert levels["commune"] == levels["province"] == len(records)
-    assert 0 < levels["district"] < len(records)
+    assert levels["district"] == before and 0 < before < len(records)
