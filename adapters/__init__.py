@@ -30,8 +30,8 @@ class Rejected(NamedTuple):
     """A record the adapter could not turn into fields; it is quarantined whole, with ``reason``.
 
     ``check`` names what failed in quarantine's ``failed_checks`` (a CSV line with the wrong
-    number of fields, an XML message that is not well-formed, ...). Plain 3-tuples are accepted
-    and mean ``field_count``.
+    number of fields, an XML message that is not well-formed, a file its encoding can't decode:
+    ``encoding``, ...). Plain 3-tuples are accepted and mean ``field_count``.
     """
     position: str
     raw: dict
@@ -50,7 +50,8 @@ class Batch:
     origin: dict[str, Any] = field(default_factory=dict)
     """What the batch was read from (file path, sha256, ...), recorded in ``audit.batch``."""
     rejected: list[Rejected | tuple[str, dict, str]] = field(default_factory=list)
-    """Records the adapter could not even split into fields: (position, raw, reason[, check])."""
+    """Records the adapter could not even split into fields: (position, raw, reason[, check]).
+    A batch with no columns and only rejections (a file its encoding can't decode) is held whole."""
 
     def __len__(self) -> int:
         return len(self.records) + len(self.rejected)

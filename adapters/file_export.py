@@ -1,9 +1,16 @@
-"""A department's export file (CSV), read in chunks.
+"""A department's export file (CSV or Excel xlsx), read in chunks.
 
 The stdlib ``csv`` reader (C code) splits records rather than ``pandas.read_csv``: pandas pads
 a short line with empty values without a word and cannot hand back the text of a bad line,
 and a record with the wrong number of fields must reach quarantine with its reason, not
 vanish or shift columns. Each chunk becomes a ``pandas.DataFrame`` of strings.
+
+Encodings are what Vietnamese offices really produce: UTF-8 with or without a BOM, cp1258,
+and the legacy TCVN3 and VNI (``adapters.vietnamese_text``). ``encoding: auto`` (the default)
+trusts only what bytes prove: a BOM, or the whole file decoding as UTF-8. A file its declared
+(or detected) encoding can't decode is not guessed at: it is quarantined whole, with the
+offset of the first bad byte, and the run goes on. Every line is NFC before it is split, so
+cp1258's combining marks never reach the schema, nor the quarantine's raw records.
 """
 from __future__ import annotations
 
@@ -11,15 +18,28 @@ import codecs
 import csv
 import hashlib
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from adapters import Adapter, Batch, register
+from adapters import Adapter, Batch, Rejected, register
+from adapters.vietnamese_text import sniff_bom
 
 BLOCK = 1 << 20
+LEGACY_FONT_ENCODINGS = ("tcvn3", "vni")
+
+
+def _nfc_lines(lines: Iterable[str]) -> Iterator[str]:
+    # Per line, not per block: a block boundary could split a letter from its combining mark.
+    normalize = unicodedata.normalize
+    return (line if line.isascii() else normalize("NFC", line) for line in lines)
+
+
+def _label(encoding: str) -> str:
+    return "utf-8" if encoding == "utf-8-sig" else encoding
 
 
 @register
@@ -29,109 +49,225 @@ class FileExport(Adapter):
     def __init__(self, source_name: str, options: dict[str, Any]):
         super().__init__(source_name, options)
         self.path = Path(options["path"])
-        declared = options.get("encoding", "utf-8")
-        try:
-            name = codecs.lookup(declared).name
-        except LookupError:
-            raise self.fail(f"unknown encoding {declared!r} in options.encoding") from None
-        # A BOM is common in exports from Windows tools; utf-8-sig reads files with or without one.
-        self.encoding = "utf-8-sig" if name == "utf-8" else name
+        self.format = str(options.get("format") or ("xlsx" if self.path.suffix.lower() in (".xlsx", ".xlsm")
+                                                    else "csv")).lower()
+        if self.format not in ("csv", "xlsx"):
+            raise self.fail(f"unknown format {self.format!r} in options.format (known: csv, xlsx)")
+        declared = str(options.get("encoding", "auto"))
         self.declared_encoding = declared
+        self.encoding: str | None = None  # None: detect what is safe to detect
+        if declared.lower() != "auto":
+            try:
+                name = codecs.lookup(declared).name
+            except LookupError:
+                raise self.fail(f"unknown encoding {declared!r} in options.encoding "
+                                "(Python's names, or tcvn3, vni, auto)") from None
+            # A BOM is common in exports from Windows tools; utf-8-sig reads files with or without one.
+            self.encoding = "utf-8-sig" if name == "utf-8" else name
+        if self.format == "xlsx" and self.encoding not in (None, "utf-8-sig", *LEGACY_FONT_ENCODINGS):
+            raise self.fail("an xlsx workbook is Unicode: options.encoding may only name the legacy font "
+                            "encoding its text was typed in (tcvn3 or vni)")
         self.delimiter = options.get("delimiter", ",")
         self.chunk_size = int(options.get("chunk_size", 50_000))
+        self.sheet = options.get("sheet")
+        self.datetime_format = options.get("datetime_format", "%Y-%m-%d %H:%M:%S")
         self._facts: dict[str, Any] | None = None
 
-    def describe(self) -> dict[str, Any]:
-        """One pass over the bytes: checksum, line count, and proof the encoding decodes.
+    # --- facts about the file, before the first batch ------------------------------------
 
-        Decoding the whole file before the first batch means a wrong encoding fails the run
-        before anything is loaded, instead of halfway through.
+    def describe(self) -> dict[str, Any]:
+        """One pass over the bytes: checksum, size, and proof that the encoding decodes.
+
+        Decoding the whole file before the first batch means a wrong encoding quarantines the
+        file whole instead of failing halfway, after some batches loaded.
         """
         if self._facts is not None:
             return self._facts
         if not self.path.is_file():
             raise self.fail(f"file not found: {self.path}")
-        digest, lines, offset = hashlib.sha256(), 0, 0
-        decoder = codecs.getincrementaldecoder(self.encoding)("strict")
+        with self.path.open("rb") as fh:
+            head = fh.read(4)
+        encoding = self.encoding
+        if self.format == "csv" and encoding is None:
+            encoding = sniff_bom(head) or "utf-8"
+        digest, lines, size, problem = hashlib.sha256(), 0, 0, None
+        decoder = codecs.getincrementaldecoder(encoding)("strict") if self.format == "csv" else None
         with self.path.open("rb") as fh:
             while block := fh.read(BLOCK):
                 digest.update(block)
                 lines += block.count(b"\n")
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError as exc:
-                    raise self.fail(
-                        f"{self.path.name} is not valid {self.declared_encoding} "
-                        f"(undecodable byte at offset {offset + exc.start}); "
-                        "declare the file's encoding in options.encoding"
-                    ) from None
-                offset += len(block)
+                if decoder and problem is None:
+                    try:
+                        decoder.decode(block)
+                    except UnicodeDecodeError as exc:
+                        problem = self._undecodable(size + exc.start, block[exc.start])
+                size += len(block)
+        if decoder and problem is None:
             try:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
-                raise self.fail(f"{self.path.name} ends inside a {self.declared_encoding} character") from None
-        if offset == 0:
+                problem = f"{self.path.name} ends inside a {self._encoding_name()} character"
+        if size == 0:
             raise self.fail(f"{self.path.name} is empty")
-        self._facts = {"file": str(self.path), "sha256": digest.hexdigest(), "bytes": offset, "lines": lines}
+        self._facts = {"file": str(self.path), "sha256": digest.hexdigest(), "bytes": size, "lines": lines,
+                       "encoding": _label(encoding or "utf-8"), "undecodable": problem}
+        if self.format == "xlsx":
+            self._facts.update(self._xlsx_facts())
         return self._facts
+
+    def _encoding_name(self) -> str:
+        return self.declared_encoding if self.encoding else "UTF-8"
+
+    def _undecodable(self, offset: int, byte: int) -> str:
+        where = f"undecodable byte 0x{byte:02X} at offset {offset}"
+        if self.encoding is None:
+            return (f"{self.path.name} is not valid UTF-8 and no encoding is declared ({where}); "
+                    "declare it in options.encoding (cp1258, tcvn3, vni...): the hub does not guess")
+        return (f"{self.path.name} is not valid {self.declared_encoding} ({where}); "
+                "declare the file's encoding in options.encoding")
 
     def estimated_records(self) -> int | None:
         return max(self.describe()["lines"] - 1, 0)
 
-    def header(self) -> list[str]:
-        self.describe()
-        with self.path.open(encoding=self.encoding, newline="") as fh:
-            row = next(csv.reader(fh, delimiter=self.delimiter), None)
-        return [unicodedata.normalize("NFC", c.strip()) for c in row] if row else []
+    # --- batches ---------------------------------------------------------------------------
 
     def batches(self, resume_from: dict[str, Any] | None = None) -> Iterator[Batch]:
         facts = self.describe()
-        skip = 0
-        if resume_from and resume_from.get("sha256") == facts["sha256"]:
-            skip = int(resume_from.get("record", 0))
         name = self.path.name
-        with self.path.open(encoding=self.encoding, newline="") as fh:
-            reader = csv.reader(fh, delimiter=self.delimiter)
-            header = [unicodedata.normalize("NFC", c.strip()) for c in next(reader, [])]
-            if not any(header):
-                raise self.fail(f"{name} has no header line")
-            if len(set(header)) != len(header):
-                raise self.fail(f"{name} repeats a column name in its header: {header}")
-            width, record, line = len(header), 0, reader.line_num
-            rows: list[list[str]] = []
-            positions: list[str] = []
-            rejected: list[tuple[str, dict, str]] = []
-            seen_any = False
+        here = {"file": name, "sha256": facts["sha256"], "encoding": facts["encoding"]}
+        origin = {"file": str(self.path), "sha256": facts["sha256"]}
+        same = bool(resume_from) and resume_from.get("sha256") == facts["sha256"] \
+            and resume_from.get("encoding", facts["encoding"]) == facts["encoding"]
+        if facts["undecodable"]:
+            if not (same and resume_from.get("quarantined")):  # not again on a rerun of the same file
+                raw = {"file": name, "sha256": facts["sha256"], "bytes": facts["bytes"],
+                       "encoding": self.declared_encoding}
+                yield Batch(records=pd.DataFrame(), positions=[], origin=origin,
+                            position={**here, "record": 0, "quarantined": "whole file"},
+                            rejected=[Rejected(name, raw, facts["undecodable"], "encoding")])
+            return
+        skip = int(resume_from.get("record", 0)) if same else 0
+        lines = self._xlsx_rows() if self.format == "xlsx" else self._csv_rows(facts["encoding"])
+        first = next(lines, (1, []))[1]
+        header = [unicodedata.normalize("NFC", str(c).strip()) if c is not None else "" for c in first]
+        while header and not header[-1] and self.format == "xlsx":
+            header.pop()
+        if not any(header):
+            raise self.fail(f"{name} has no header line")
+        if len(set(header)) != len(header):
+            raise self.fail(f"{name} repeats a column name in its header: {header}")
+        width, record, seen_any = len(header), 0, False
+        rows: list[list[Any]] = []
+        positions: list[str] = []
+        rejected: list[Rejected] = []
 
-            def flush() -> Batch:
-                batch = Batch(
-                    records=pd.DataFrame(rows, columns=header, dtype=object),
-                    positions=list(positions),
-                    position={"file": name, "sha256": facts["sha256"], "record": record},
-                    origin={"file": str(self.path), "sha256": facts["sha256"]},
-                    rejected=list(rejected),
-                )
-                rows.clear(), positions.clear(), rejected.clear()
-                return batch
+        def flush() -> Batch:
+            batch = Batch(records=pd.DataFrame(rows, columns=header, dtype=object), positions=list(positions),
+                          position={**here, "record": record}, origin=origin, rejected=list(rejected))
+            rows.clear(), positions.clear(), rejected.clear()
+            return batch
 
+        for number, fields in lines:
+            if self.format == "xlsx":  # empty trailing cells are missing values, not a wrong shape
+                while len(fields) > width and fields[-1] is None:
+                    fields.pop()
+                if all(v is None for v in fields):
+                    continue
+                fields += [None] * (width - len(fields))
+            elif not fields:  # a blank line holds no record
+                continue
+            seen_any = True
+            record += 1
+            if record <= skip:
+                continue
+            where = f"{name}:{number}"
+            if len(fields) != width:
+                what = "line" if self.format == "csv" else "row"
+                rejected.append(Rejected(where, {"line": number, "fields": fields},
+                                         f"{what} {number} has {len(fields)} fields where the header has {width}"))
+            else:
+                rows.append(fields)
+                positions.append(where)
+            if len(rows) + len(rejected) >= self.chunk_size:
+                yield flush()
+        if not seen_any:
+            raise self.fail(f"{name} has a header but no data rows")
+        if rows or rejected:
+            yield flush()
+
+    def _csv_rows(self, encoding: str) -> Iterator[tuple[int, list[str]]]:
+        with self.path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
+            reader = csv.reader(_nfc_lines(fh), delimiter=self.delimiter)
+            line = 0
             for fields in reader:
                 start, line = line + 1, reader.line_num
-                if not fields:  # a blank line holds no record
-                    continue
-                seen_any = True
-                record += 1
-                if record <= skip:
-                    continue
-                where = f"{name}:{start}"
-                if len(fields) != width:
-                    rejected.append((where, {"line": start, "fields": fields},
-                                     f"line {start} has {len(fields)} fields where the header has {width}"))
-                else:
-                    rows.append(fields)
-                    positions.append(where)
-                if len(rows) + len(rejected) >= self.chunk_size:
-                    yield flush()
-            if not seen_any:
-                raise self.fail(f"{name} has a header but no data rows")
-            if rows or rejected:
-                yield flush()
+                yield start, fields
+
+    # --- xlsx ------------------------------------------------------------------------------
+
+    def _open_sheet(self):
+        import openpyxl  # only xlsx sources pay for the import
+
+        try:
+            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        except Exception as exc:  # zipfile.BadZipFile, InvalidFileException, KeyError...
+            raise self.fail(f"{self.path.name} is not an xlsx workbook ({type(exc).__name__})") from None
+        if self.sheet is None:
+            return book, book.worksheets[0]
+        names = book.sheetnames
+        if isinstance(self.sheet, int) and 0 <= self.sheet < len(names):
+            return book, book.worksheets[self.sheet]
+        if self.sheet in names:
+            return book, book[self.sheet]
+        book.close()
+        raise self.fail(f"{self.path.name} has no sheet {self.sheet!r} (sheets: {', '.join(names)})")
+
+    def _xlsx_facts(self) -> dict[str, Any]:
+        """Row count for progress, and, for text typed in a legacy font, proof that every cell decodes."""
+        book, sheet = self._open_sheet()
+        try:
+            facts: dict[str, Any] = {"lines": sheet.max_row or 0, "sheet": sheet.title}
+            if self.encoding in LEGACY_FONT_ENCODINGS:
+                from openpyxl.utils import get_column_letter
+
+                for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                    for col, value in enumerate(row, start=1):
+                        if isinstance(value, str) and not value.isascii():
+                            try:
+                                value.encode("latin-1").decode(self.encoding)
+                            except UnicodeError as exc:
+                                bad = value[exc.start]  # latin-1: one byte per character
+                                facts["undecodable"] = (
+                                    f"{self.path.name}: cell {sheet.title}!{get_column_letter(col)}{number} "
+                                    f"holds {bad!r}, which is not {self.declared_encoding} text; "
+                                    "declare the workbook's encoding in options.encoding")
+                                return facts
+            return facts
+        finally:
+            book.close()
+
+    def _xlsx_rows(self) -> Iterator[tuple[int, list[str | None]]]:
+        book, sheet = self._open_sheet()
+        try:
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield number, [self._cell_text(v) for v in row]
+        finally:
+            book.close()
+
+    def _cell_text(self, value: Any) -> str | None:
+        """A cell as the string a CSV export would hold: the mapping parses every source alike."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if self.encoding in LEGACY_FONT_ENCODINGS and not value.isascii():
+                value = value.encode("latin-1").decode(self.encoding)
+            return value if value.isascii() else unicodedata.normalize("NFC", value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, datetime):
+            return value.strftime(self.datetime_format)
+        if isinstance(value, (date, time)):
+            return value.isoformat()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)

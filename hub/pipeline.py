@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Engine
 
 from adapters import Adapter, Batch, Rejected, SourceError, get_adapter_class
@@ -141,6 +142,11 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     suite = suite() if callable(suite) else suite
     from quality.validate import validate  # Great Expectations is heavy: import it when a batch runs
 
+    if batch.records.columns.empty and batch.rejected:
+        # Nothing could be split into fields (a file its encoding can't decode): there is nothing
+        # to map, and the source needs a person, so the batch is held with the adapter's reason.
+        held = "; ".join(dict.fromkeys(Rejected(*t).reason for t in batch.rejected))
+        return Checked(pd.DataFrame(), _quarantine_rows(batch, [], None, lambda raw, aligned=True: raw), {}, held)
     clock = time.perf_counter()
     mapped = _stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
                     fields=source.fields, values=source.values, date_formats=source.date_formats,

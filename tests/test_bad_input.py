@@ -1,6 +1,8 @@
 """Bad input: one clear error naming the source and the problem, a failed audit row, nothing loaded."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import text
 
@@ -26,15 +28,29 @@ def test_missing_file(engine, make_source, tmp_path):
     assert_nothing_loaded(engine)
 
 
-def test_wrong_encoding_fails_before_anything_loads(engine, make_source, tmp_path):
+def test_wrong_encoding_quarantines_the_file_whole_before_anything_loads(engine, make_source, tmp_path):
+    """Issue #4: a file its declared encoding can't decode is quarantined whole with the reason, not guessed."""
     header, rows = demo_rows()
     # 120 good rows first, so a reader that decoded as it went would have loaded a batch
     path = write_csv(tmp_path / "cp.csv", header, rows[:120], encoding="cp1258")
-    with pytest.raises(StageError, match=r"cp\.csv is not valid utf-8 \(undecodable byte at offset \d+\); "
-                                         r"declare the file's encoding"):
-        run_source(make_source(path, chunk_size=50), engine)
-    assert failed_audit(engine)[0] == "failed"
-    assert_nothing_loaded(engine)
+    result = run_source(make_source(path, chunk_size=50), engine)  # the run goes on: no exception
+    (batch,) = result.batches
+    assert batch.status == "held"
+    assert batch.counts == {"inserted": 0, "updated": 0, "unchanged": 0, "quarantined": 1, "read": 1}
+    assert re.fullmatch(r"cp\.csv is not valid utf-8 \(undecodable byte 0x[0-9A-F]{2} at offset \d+\); "
+                        r"declare the file's encoding in options\.encoding", batch.held)
+    with engine.connect() as conn:
+        position, checks, reason, raw = conn.execute(text(
+            "SELECT source_position, failed_checks, reason, raw_record FROM quarantine.dossier")).one()
+    assert (position, checks, reason) == ("cp.csv", ["encoding"], batch.held)
+    assert raw["file"] == "cp.csv" and raw["encoding"] == "utf-8" and len(raw["sha256"]) == 64
+    assert scalar(engine, "SELECT count(*) FROM core.dossier") == 0
+    assert scalar(engine, "SELECT status FROM audit.batch") == "held"
+    # the same file again is not quarantined again; declaring its encoding then loads it
+    again = run_source(make_source(path, chunk_size=50), engine)
+    assert [b.status for b in again.batches] == ["unchanged"]
+    fixed = run_source(make_source(path, chunk_size=50, encoding="cp1258"), engine)
+    assert fixed.totals["inserted"] == 120
 
 
 def test_declared_encoding_is_honoured(engine, make_source, tmp_path):
