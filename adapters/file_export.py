@@ -23,6 +23,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from adapters import Adapter, Batch, Rejected, register
@@ -36,6 +37,10 @@ def _nfc_lines(lines: Iterable[str]) -> Iterator[str]:
     # Per line, not per block: a block boundary could split a letter from its combining mark.
     normalize = unicodedata.normalize
     return (line if line.isascii() else normalize("NFC", line) for line in lines)
+
+
+class _Irregular(Exception):
+    """The fast CSV path met a line that isn't one plain record: hand over at this record."""
 
 
 def _label(encoding: str) -> str:
@@ -147,6 +152,15 @@ class FileExport(Adapter):
                             rejected=[Rejected(name, raw, facts["undecodable"], "encoding")])
             return
         skip = int(resume_from.get("record", 0)) if same else 0
+        if self.format == "csv" and facts["encoding"] == "utf-8" and self.options.get("fast", True):
+            done = skip
+            try:
+                for batch in self._arrow_batches(skip, here, origin):
+                    done = batch.position["record"]
+                    yield batch
+                return
+            except _Irregular:
+                skip = done  # the exact reader takes over from the first record not yet yielded
         lines = self._xlsx_rows() if self.format == "xlsx" else self._csv_rows(facts["encoding"])
         first = next(lines, (1, []))[1]
         header = [unicodedata.normalize("NFC", str(c).strip()) if c is not None else "" for c in first]
@@ -194,6 +208,66 @@ class FileExport(Adapter):
             raise self.fail(f"{name} has a header but no data rows")
         if rows or rejected:
             yield flush()
+
+    def _arrow_batches(self, skip: int, here: dict, origin: dict) -> Iterator[Batch]:
+        """The fast path: Arrow's CSV reader, for UTF-8 files whose every line is one record.
+
+        It is several times faster than splitting lines in Python, but it can't say which line
+        a record came from. So it is trusted only while every line is a record of the header's
+        width (a blank line, a short or long line, a value with a line break in it all make an
+        invalid row); at the first irregular line it stops before yielding that chunk and the
+        exact reader carries on from there, so positions are exact lines on either path.
+        """
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        with self.path.open(encoding="utf-8-sig", newline="") as fh:
+            first = next(csv.reader(fh, delimiter=self.delimiter), [])
+        header = [unicodedata.normalize("NFC", c.strip()) for c in first]
+        if not any(header) or len(set(header)) != len(header):
+            raise _Irregular(skip)  # the exact reader says what is wrong with the header
+        irregular: list[int] = []
+
+        def invalid(row) -> str:
+            irregular.append(row.number or 0)
+            return "skip"
+
+        names = [f"c{i}" for i in range(len(header))]
+        reader = pacsv.open_csv(
+            self.path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, skip_rows_after_names=skip,
+                                           block_size=8 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=False,
+                                             ignore_empty_lines=False, invalid_row_handler=invalid),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+        pending = None  # an Arrow table of rows read but not yet yielded
+        record = skip
+        name = self.path.name
+
+        def take(n: int) -> Batch:
+            nonlocal record, pending
+            frame = pending.slice(0, n).to_pandas()
+            pending = pending.slice(n)
+            frame.columns = header
+            lines = np.arange(record + 2, record + 2 + len(frame))
+            record += len(frame)
+            return Batch(records=frame, positions=np.char.add(f"{name}:", lines.astype(str)).tolist(),
+                         position={**here, "record": record}, origin=origin)
+
+        for chunk in reader:
+            if irregular:
+                raise _Irregular(record)
+            table = pa.Table.from_batches([chunk])
+            pending = table if pending is None else pa.concat_tables([pending, table])
+            while pending.num_rows >= self.chunk_size:
+                yield take(self.chunk_size)
+        if irregular:
+            raise _Irregular(record)
+        if pending is not None and pending.num_rows:
+            yield take(pending.num_rows)
+        if record == 0:
+            raise _Irregular(0)  # no data rows: the exact reader says so
 
     def _csv_rows(self, encoding: str) -> Iterator[tuple[int, list[str]]]:
         with self.path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
