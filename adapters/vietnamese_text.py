@@ -22,6 +22,7 @@ Decoded text is not NFC yet (cp1258 yields combining marks); readers normalise e
 from __future__ import annotations
 
 import codecs
+import unicodedata
 import re
 
 # --- TCVN3 (VN3) ----------------------------------------------------------------------
@@ -180,6 +181,27 @@ def _search(name: str) -> codecs.CodecInfo | None:
 
 
 codecs.register(_search)
+
+
+def cp1258_text(text: str) -> str:
+    """Vietnamese as Windows-1258 holds it: base letters with shape marks, tones as combining marks.
+
+    Python's cp1258 codec encodes only the precomposed letters in its table, so text is put in
+    this form first (what a Windows application writing cp1258 does); decoding gives it back in NFD.
+    """
+    out: list[str] = []
+    base, marks = "", []
+    for ch in unicodedata.normalize("NFD", text) + "\0":
+        if base and unicodedata.combining(ch):
+            composed = unicodedata.normalize("NFC", base + ch)
+            if len(composed) == 1 and composed.encode("cp1258", "ignore"):
+                base = composed
+            else:
+                marks.append(ch)
+            continue
+        out.append(base + "".join(marks))
+        base, marks = ch, []
+    return "".join(out)
 
 
 # --- detection ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from adapters.vietnamese_text import cp1258_text
 from hub.config import REPO_ROOT, SourceConfig, load_sources
 from refdata.sync import sync
 from warehouse.connect import embedded_url, get_engine
@@ -99,23 +100,6 @@ def demo_rows() -> tuple[list[str], list[list[str]]]:
             seen.add(r[0])
             clean.append(r)
     return header, clean
-
-
-def cp1258_text(text: str) -> str:
-    """Vietnamese as Windows-1258 holds it: base letters with shape marks, tones as combining marks."""
-    out: list[str] = []
-    base, marks = "", []
-    for ch in unicodedata.normalize("NFD", text) + "\0":
-        if base and unicodedata.combining(ch):
-            composed = unicodedata.normalize("NFC", base + ch)
-            if len(composed) == 1 and composed.encode("cp1258", "ignore"):
-                base = composed
-            else:
-                marks.append(ch)
-            continue
-        out.append(base + "".join(marks))
-        base, marks = ch, []
-    return "".join(out)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> Path:

@@ -1,0 +1,104 @@
+"""``hub demo``: build the simulated province, serve its one-stop system, run every pipeline
+and reconcile the levels, exactly as ``hub run --all`` and ``hub reconcile`` would.
+
+The workspace (``$HUB_HOME/demo``) keeps what was generated: a second run with the same size
+and seed finds the same files and registers nothing new (the watermarks say so). The one-stop
+server lives for the run only, on a free port of 127.0.0.1, behind client credentials made
+for the run and handed to the pipeline through this process's environment, never written.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from demo import province
+from demo.onestop_server import OneStopServer
+from hub.config import load_sources
+from hub.pipeline import RunResult, StageError, run_source
+from sync.reconcile import Reconciliation, reconcile
+
+CLIENT_ID_ENV, SECRET_ENV = "DEMO_ONESTOP_CLIENT_ID", "DEMO_ONESTOP_CLIENT_SECRET"
+
+
+@dataclass
+class DemoResult:
+    workspace: Path
+    manifest: dict
+    runs: dict[str, RunResult] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    reconciliation: Reconciliation | None = None
+    reconciliation_2025: Reconciliation | None = None
+
+
+def workspace() -> Path:
+    return Path(os.environ.get("HUB_HOME", ".hub")) / "demo"
+
+
+def prepare(folder: Path, size: str, seed: int) -> dict:
+    """The province's systems in ``folder``: made anew unless the same size and seed are there."""
+    path = folder / "manifest.json"
+    if path.is_file():
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if (manifest.get("size"), manifest.get("seed")) == (size, seed):
+            return manifest
+    return province.generate(folder, size, seed)
+
+
+def onestop_server(folder: Path) -> OneStopServer:
+    data = {name: json.loads((folder / "mot_cua" / f"{name}.json").read_text(encoding="utf-8"))
+            for name in ("dossiers", "statistics")}
+    return OneStopServer(data, client_secret=secrets.token_urlsafe(24), max_size=500)
+
+
+def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Path | None = None,
+             on_source: Callable[[str, RunResult | None, str | None], None] | None = None) -> DemoResult:
+    folder = folder or workspace()
+    folder.mkdir(parents=True, exist_ok=True)
+    result = DemoResult(folder, prepare(folder, size, seed))
+    with onestop_server(folder) as server:
+        saved = {k: os.environ.get(k) for k in (CLIENT_ID_ENV, SECRET_ENV)}
+        os.environ[CLIENT_ID_ENV], os.environ[SECRET_ENV] = server.client_id, server.client_secret
+        try:
+            registry = province.write_registry(folder, result.manifest, server.url)
+            for source in load_sources(registry).values():
+                try:
+                    result.runs[source.name] = run_source(source, engine)
+                except StageError as exc:
+                    result.failed[source.name] = str(exc)
+                if on_source:
+                    on_source(source.name, result.runs.get(source.name), result.failed.get(source.name))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    result.reconciliation = reconcile(engine)
+    result.reconciliation_2025 = reconcile(engine, check="indicators", as_of_geography="2025")
+    return result
+
+
+QUARANTINE_BY_CHECK = """
+SELECT source, check_name, count(*) AS n FROM (
+    SELECT q.source, unnest(q.failed_checks) AS check_name FROM quarantine.{table} q
+    WHERE q.source = ANY(:sources)) x
+GROUP BY source, check_name ORDER BY source, check_name
+"""
+
+
+def quarantine_by_check(engine: Engine, sources: list[str]) -> dict[str, dict[str, int]]:
+    """Quarantined rows per source and check, as the warehouse holds them."""
+    from schemas import all_schemas
+
+    out: dict[str, dict[str, int]] = {}
+    with engine.connect() as conn:
+        for schema in all_schemas():
+            for r in conn.execute(text(QUARANTINE_BY_CHECK.format(table=schema.name)), {"sources": sources}):
+                out.setdefault(r.source, {})[r.check_name] = r.n
+    return out
