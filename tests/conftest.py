@@ -123,3 +123,22 @@ def make_source(demo_source, tmp_path):
 def scalar(engine, sql: str, **params):
     with engine.connect() as conn:
         return conn.execute(text(sql), params).scalar()
+
+
+@pytest.fixture
+def interrupt_merge(monkeypatch):
+    """Make the nth merge of a run fail as a dropped connection would; call what it returns to heal it."""
+    from warehouse import load
+
+    def arm(nth: int):
+        real, calls = load.merge, {"n": 0}
+
+        def failing(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == nth:
+                raise ConnectionError("server closed the connection")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(load, "merge", failing)
+        return lambda: monkeypatch.setattr(load, "merge", real)
+    return arm
