@@ -101,7 +101,8 @@ def generate(folder: Path, geo: Geography, per_sender: int, rnd: random.Random) 
         for j, r in enumerate(to):
             if (i, j) in silent:
                 unacknowledged.append({"document_id": doc_id, "recipient": r})
-                findings.append({"check": "document_not_received", "unit": r, "period": doc_id, "subject": sender})
+                findings.append({"check": "document_not_received", "unit": r, "period": doc_id, "subject": sender,
+                                 "difference": "-1"})
                 continue
             arrived = sent + timedelta(hours=rnd.randint(1, 6), minutes=rnd.randint(0, 59))
             codes = [("01", arrived)] + [(rnd.choice(["03", "06"]), arrived + timedelta(days=rnd.randint(1, 5)))]

@@ -421,21 +421,12 @@ def demo(
     for title, rec in (("legacy and 2025 units, each period on its own map", result.reconciliation),
                        ("legacy figures re-expressed on the 2025 map", result.reconciliation_2025)):
         _findings_table(rec, f"Reconciliation findings ({title})")
-    report = _auditors_report(engine)
+    from report import build_report
+
     console.print(f"workspace: {result.workspace} (manifest.json lists what was planted)", highlight=False)
-    if report:
-        console.print(f"report: {report}", highlight=False)
+    console.print(f"report: {build_report(engine)}", highlight=False)
     if result.failed or any(r.held for r in result.runs.values()):
         raise typer.Exit(1)
-
-
-def _auditors_report(engine):
-    """The auditors' report (``report.build_report``), where the lead's report module exists."""
-    try:
-        from report import build_report
-    except ImportError:  # MERGE-POINT: report/__init__.py lands on main; until then there is none
-        return None
-    return build_report(engine)
 
 
 def _findings_table(result, title: str) -> None:

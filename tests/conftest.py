@@ -6,11 +6,13 @@ tests never see each other's rows and no warehouse is mocked.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
 import itertools
 import json
+import os
 import shutil
 import tempfile
 import unicodedata
@@ -59,21 +61,30 @@ def template_url(outside_tmp) -> str:
     return url
 
 
-@pytest.fixture
-def engine(template_url, monkeypatch):
+@contextlib.contextmanager
+def fresh_database(template_url: str):
+    """A database cloned from the migrated template, dropped afterwards: (engine, url)."""
     template = make_url(template_url)
-    name = f"test_{next(_numbers)}"
+    name = f"test_{next(_numbers)}_{os.getpid()}"
     admin = create_engine(template.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"')
     url = template.set(database=name).render_as_string(hide_password=False)
-    monkeypatch.setenv("HUB_WAREHOUSE_URL", url)
     eng = get_engine(url)
-    yield eng
-    eng.dispose()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
+    try:
+        yield eng, url
+    finally:
+        eng.dispose()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(template_url, monkeypatch):
+    with fresh_database(template_url) as (eng, url):
+        monkeypatch.setenv("HUB_WAREHOUSE_URL", url)
+        yield eng
 
 
 @pytest.fixture(scope="session")

@@ -14,15 +14,13 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from adapters.edxml import DOCUMENT_COLUMNS, EDXML_NS, TRACE_COLUMNS, EdxmlFolder, read_message
-from conftest import scalar
+from conftest import fresh_database, scalar
 from hub.config import REPO_ROOT, load_sources
 from hub.pipeline import StageError, run_source
 from schemas import get_schema
-from warehouse.connect import get_engine
 
 SAMPLES = REPO_ROOT.parent / "shared" / "samples" / "edxml"
 DOC_7816 = "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT"
@@ -104,19 +102,9 @@ def every_batch_adds_up(engine) -> None:
 @pytest.fixture(scope="module")
 def samples(template_url, tmp_path_factory):
     """Both sources run over the samples folder as it is, in a database of this module's own."""
-    template = make_url(template_url)
-    name = f"test_edxml_samples_{os.getpid()}"
-    admin = create_engine(template.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"')
-    engine = get_engine(template.set(database=name).render_as_string(hide_password=False))
-    documents, traces = edxml_sources(tmp_path_factory.mktemp("reg"), SAMPLES)
-    results = {"documents": run_source(documents, engine), "traces": run_source(traces, engine)}
-    yield engine, results
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
+    with fresh_database(template_url) as (engine, _):
+        documents, traces = edxml_sources(tmp_path_factory.mktemp("reg"), SAMPLES)
+        yield engine, {"documents": run_source(documents, engine), "traces": run_source(traces, engine)}
 
 
 def test_every_sample_is_covered_here():
