@@ -1,5 +1,5 @@
 # The two commands a newcomer types on a fresh machine (Python 3.11+ on the PATH):
-#   make run    install, then run the main job on the embedded warehouse with the demo sources
+#   make run    install, then run the main job (hub demo: a simulated province) on the embedded warehouse
 #   make test   install, then run the test suite against a real embedded PostgreSQL
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,8 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/hub run --all
-	$(BIN)/hub status --limit 5
+	$(BIN)/hub demo
 
 test: install
 	$(BIN)/python -m pytest
