@@ -4,7 +4,8 @@ One CSV per level, as each level's statistics office sends it. Before the reform
 report the sums of their communes and the province the sum of its districts; after it the
 province reports the sum of its 99 communes. Planted, on each side of the reform: a parent
 whose figure disagrees with its children, a child that never reported, and rows the hub must
-quarantine (a district still reporting after districts were abolished, a malformed period).
+quarantine (a district still reporting after districts were abolished, a malformed period); and
+a district's rounding within the indicator's tolerance, which is not a finding on either map.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _value(rnd: random.Random, indicator: str) -> Decimal:
 
 def generate(folder: Path, geo: Geography, periods: list[str], rnd: random.Random) -> dict:
     rows = {"commune": [], "district": [], "province": []}
-    findings, findings_2025, defects = [], [], {"pattern:period": [], "admin_unit_at_date:reporting_unit_code": []}
+    findings, findings_2025, tolerated, defects = [], [], [], {"pattern:period": [], "admin_unit_at_date:reporting_unit_code": []}
     for period in periods:
         end = period_end(period)
         legacy = period < REFORM_MONTH
@@ -62,6 +63,10 @@ def generate(folder: Path, geo: Geography, periods: list[str], rnd: random.Rando
             values[wrong_ind][wrong_district] += delta       # the province adds up what it was told
             values[wrong_ind][PROVINCE] += delta
             findings.append(_finding("indicator_sum", wrong_district, period, wrong_ind, "district", delta))
+            rounded = rnd.choice(sorted(geo.districts))  # a district's rounding, within the catalogue's tolerance
+            values["RICE_OUTPUT"][rounded] += Decimal("0.3")
+            values["RICE_OUTPUT"][PROVINCE] += Decimal("0.3")
+            tolerated.append(_finding("indicator_sum", rounded, period, "RICE_OUTPUT", "district", Decimal("0.3")))
             missing = rnd.choice(geo.districts[missing_district])
             findings_2025.append(_finding("indicator_sum_2025", PROVINCE, period, wrong_ind, "province", delta))
             findings_2025.append(_finding("indicator_sum_2025", PROVINCE, period, missing_ind, "province",
@@ -96,7 +101,7 @@ def generate(folder: Path, geo: Geography, periods: list[str], rnd: random.Rando
         sources[f"demo_indicators_{level}"] = {"kind": "indicators", "options": {"path": f"{folder.name}/{path.name}"},
                                                "read": len(level_rows), "quarantined": quarantined[level]}
     return {"sources": sources, "defects": {"indicator_report": defects},
-            "findings": findings, "findings_2025": findings_2025}
+            "findings": findings, "findings_2025": findings_2025, "within_tolerance": tolerated}
 
 
 def _finding(check, unit, period, subject, level, difference) -> dict:

@@ -55,11 +55,12 @@ def generate(workspace: Path, size: str = "small", seed: int = 24) -> dict:
         indicators.generate(folders["chi_tieu"], geo, s["periods"], random.Random(f"{seed}/indicators")),
     ]
     manifest: dict = {"seed": seed, "size": size, "sources": {}, "defects": {}, "findings": [],
-                      "findings_2025": [], "unacknowledged": [], "double_registered": []}
+                      "findings_2025": [], "within_tolerance": [], "unacknowledged": [],
+                      "double_registered": []}
     for part in parts:
         manifest["sources"].update(part["sources"])
         manifest["defects"].update(part["defects"])
-        for key in ("findings", "findings_2025", "unacknowledged", "double_registered"):
+        for key in ("findings", "findings_2025", "within_tolerance", "unacknowledged", "double_registered"):
             manifest[key] += part.get(key, [])
     (workspace / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
                                              encoding="utf-8")

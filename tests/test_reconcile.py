@@ -98,10 +98,18 @@ def test_tolerance_and_non_additive_indicators_come_from_the_catalogue(engine, b
     _, june, _ = bac_giang
     rice = {k: Decimal(v) / 10 for k, v in june.items()}
     rice["213"] += Decimal("0.4")        # within RICE_OUTPUT's tolerance of 0.5
+    rice["24"] += Decimal("0.4")         # ... and the province adds up what its districts said
     rate = {k: 3 for k in june}          # a rate does not add up, and is not checked
     put(engine, "indicator_report", reports("RICE_OUTPUT", "2025-06", JUNE, rice) +
         reports("POOR_RATE", "2025-06", JUNE, rate))
     assert reconcile(engine, check="indicators").findings == []
+    # on the 2025 map the province is read against its communes: 0.4 off, still within tolerance
+    assert reconcile(engine, check="indicators", as_of_geography="2025").findings == []
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE core.indicator_report SET value = value + 0.2 WHERE reporting_unit_code = '24' "
+                          "AND indicator_code = 'RICE_OUTPUT'"))
+    (finding,) = reconcile(engine, check="indicators", as_of_geography="2025").findings
+    assert (finding.unit, finding.subject, finding.difference) == ("24", "RICE_OUTPUT", Decimal("0.6"))
 
 
 def test_legacy_figures_re_expressed_on_the_2025_map(engine, bac_giang):
