@@ -23,6 +23,8 @@ class Geography:
     """The 2025 communes that were Bắc Giang's (the successors of its legacy communes)."""
     names: dict[tuple[str, str], str]
     """(code, era) -> name; codes were reused by the reform, so a name needs its era."""
+    successor: dict[str, str]
+    """Legacy commune -> the 2025 commune that took it over (the crosswalk's default)."""
 
     @property
     def legacy_communes(self) -> list[str]:
@@ -44,7 +46,8 @@ def bac_giang() -> Geography:
             districts[u.parent_code].append(u.code)
     legacy = {c for cs in districts.values() for c in cs}
     new = sorted(u.code for u in all_units if u.era == "2025" and u.level == "commune")
-    successors = {lk.new_code for lk in crosswalk([PROVINCE]) if lk.level == "commune" and lk.legacy_code in legacy}
+    successor = {lk.legacy_code: lk.new_code for lk in crosswalk([PROVINCE])
+                 if lk.level == "commune" and lk.is_default and lk.legacy_code in legacy}
     return Geography({d: sorted(cs) for d, cs in sorted(districts.items())}, new,
-                     [c for c in new if c in successors],
-                     {(u.code, u.era): u.name for u in all_units})
+                     [c for c in new if c in set(successor.values())],
+                     {(u.code, u.era): u.name for u in all_units}, successor)

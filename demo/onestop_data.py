@@ -3,7 +3,8 @@ unit's system reports about them (commune, district before the reform, province)
 
 Written as JSON files in the workspace and served by ``demo.onestop_server``. The statistics
 are computed from the dossiers that can load, so every difference reconciliation finds is one
-planted here: a unit's system that miscounted a day.
+planted here: a unit's system that miscounted a day. A dossier received before the reform and
+completed after it is completed by the commune that took over (the crosswalk's default successor).
 """
 from __future__ import annotations
 
@@ -34,9 +35,6 @@ def _dossier(i: int, rnd: random.Random, geo: Geography) -> dict:
     completed = None
     if status == "completed":
         completed = received + timedelta(days=rnd.randint(0, 12), hours=rnd.randint(0, 8))
-        if (received < REFORM) != (completed < REFORM):  # the demo's units finish before the reform
-            completed = REFORM - timedelta(hours=rnd.randint(7, 30))
-            completed = max(completed, received)
     iso = lambda t: t.isoformat(timespec="seconds") if t else None  # noqa: E731
     return {"ma_ho_so": f"G24.{received:%y%m%d}.{i:06d}", "ma_tthc": rnd.choice(PROCEDURES),
             "co_quan_tiep_nhan": f"Bộ phận một cửa {geo.names[(unit, 'legacy' if received < REFORM else '2025')]}",
@@ -65,7 +63,8 @@ def generate(folder: Path, geo: Geography, n: int, rnd: random.Random) -> dict:
                 d["don_vi"] = {"ma_dvhc": "99999"}
     bad = {code for codes in planted.values() for code in codes}
     parents = {c: d for d, cs in geo.districts.items() for c in cs}
-    statistics = statistics_records([d for d in dossiers if d["ma_ho_so"] not in bad], parents)
+    statistics = statistics_records([d for d in dossiers if d["ma_ho_so"] not in bad], parents,
+                                    successors=geo.successor)
     findings = []
     levels = {"commune": [s for s in statistics if len(s["ma_don_vi"]) == 5],
               "district": [s for s in statistics if len(s["ma_don_vi"]) == 3],

@@ -246,14 +246,17 @@ def dossier_records(rows: list[list[str]]) -> list[dict[str, Any]]:
 
 
 def statistics_records(dossiers: list[dict[str, Any]], parents: dict[str, str] | None = None,
-                       province: str = "24", period: str = "day") -> list[dict[str, Any]]:
+                       province: str = "24", period: str = "day",
+                       successors: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """What the one-stop system reports about its own dossiers (schema ``dossier_statistic``): per
     unit and day (or month), how many it received, completed, and completed by the due date, at
     commune, district (``parents``: legacy commune -> district) and province level.
 
     Districts count only before 2025-07-01, when they were abolished (some legacy commune codes
     were then reused by new communes). A dossier completed on the other side of the reform from
-    its reception counts at the province only: the unit that received it no longer exists.
+    its reception is completed by the commune that took over the unit that received it, its
+    default successor in the crosswalk (``successors``: legacy commune -> 2025 commune); without
+    that map it counts at the province only.
     """
     import calendar
 
@@ -268,7 +271,8 @@ def statistics_records(dossiers: list[dict[str, Any]], parents: dict[str, str] |
         for when, column in events:
             same_era = (when < reform) == (received < reform)
             district = (parents or {}).get(unit) if when < reform else None
-            for level in filter(None, (unit if same_era else None, district if same_era else None, province)):
+            commune = unit if same_era else (successors or {}).get(unit)
+            for level in filter(None, (commune, district if same_era else None, province)):
                 row = counts.setdefault((level, when[:cut]), [0, 0, 0])
                 row[column] += 1
                 if column == 1 and due and when <= due:
