@@ -2,7 +2,7 @@
 
 Seeded: the same seed and size give the same files, database and records on every machine.
 Each system is written into a workspace folder by its own module (one-stop, documents,
-social protection, business registration, indicators), on the real geography of Bắc Giang
+social protection, business registration, indicators, a level's copy of a catalogue), on the real geography of Bắc Giang
 (``demo.geography``); together they return what they planted, which is written to
 ``manifest.json``: per source the rows it holds and how many the hub must quarantine under
 each check, and the discrepancies between levels reconciliation must find (and nothing else).
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from demo import documents, enterprises, indicators, onestop_data, social
+from demo import catalogues, documents, enterprises, indicators, onestop_data, social
 from demo.geography import bac_giang
 
 TEMPLATE = Path(__file__).with_name("sources.template.yaml")
@@ -30,7 +30,7 @@ SIZES = {
               "beneficiaries_per_commune": 60, "enterprises": 30000,
               "periods": [f"2025-{m:02d}" for m in range(1, 13)]},
 }
-FOLDERS = ("mot_cua", "edxml", "bao_tro_xa_hoi", "dkkd", "chi_tieu")
+FOLDERS = ("mot_cua", "edxml", "bao_tro_xa_hoi", "dkkd", "chi_tieu", "danh_muc")
 
 
 def generate(workspace: Path, size: str = "small", seed: int = 24) -> dict:
@@ -53,13 +53,14 @@ def generate(workspace: Path, size: str = "small", seed: int = 24) -> dict:
                         rnd=random.Random(f"{seed}/social")),
         enterprises.generate(folders["dkkd"], geo, s["enterprises"], random.Random(f"{seed}/dkkd")),
         indicators.generate(folders["chi_tieu"], geo, s["periods"], random.Random(f"{seed}/indicators")),
+        catalogues.generate(folders["danh_muc"], geo, random.Random(f"{seed}/catalogues")),
     ]
     manifest: dict = {"seed": seed, "size": size, "sources": {}, "defects": {}, "findings": [],
                       "findings_2025": [], "within_tolerance": [], "unacknowledged": [],
                       "double_registered": []}
     for part in parts:
         manifest["sources"].update(part["sources"])
-        manifest["defects"].update(part["defects"])
+        manifest["defects"].update(part.get("defects", {}))
         for key in ("findings", "findings_2025", "within_tolerance", "unacknowledged", "double_registered"):
             manifest[key] += part.get(key, [])
     (workspace / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",

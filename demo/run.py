@@ -21,6 +21,7 @@ from demo import province
 from demo.onestop_server import OneStopServer
 from hub.config import load_sources
 from hub.pipeline import RunResult, StageError, run_source
+from sync.publish import publish
 from sync.reconcile import Reconciliation, reconcile
 
 CLIENT_ID_ENV, SECRET_ENV = "DEMO_ONESTOP_CLIENT_ID", "DEMO_ONESTOP_CLIENT_SECRET"
@@ -79,6 +80,7 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+    publish(engine)  # the catalogues' versions a level's copy is compared with
     result.reconciliation = reconcile(engine)
     result.reconciliation_2025 = reconcile(engine, check="indicators", as_of_geography="2025")
     return result

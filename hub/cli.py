@@ -381,7 +381,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the generator: the same seed plants the same defects.")] = 24,
 ) -> None:
     """Build a simulated province (one-stop REST server, edXML folder, beneficiary lists, an enterprise
-    database, indicator reports), run every pipeline against it, reconcile the levels, and report.
+    database, indicator reports, a catalogue copy), run every pipeline against it, reconcile the
+    levels, and print what loaded, what was quarantined, the findings and where the report is.
 
     Example: hub demo --size small --seed 24
     """

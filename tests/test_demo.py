@@ -118,7 +118,8 @@ def test_each_planted_defect_is_quarantined_with_its_reason_and_counts_equal_the
     planted = {name: s["quarantined"] for name, s in demo.manifest["sources"].items() if s["quarantined"]}
     assert quarantine_by_check(demo.engine, sources) == planted
     quarantined = []
-    for schema in ("dossier", "enterprise", "official_document", "social_beneficiary", "indicator_report"):
+    for schema in ("dossier", "enterprise", "official_document", "social_beneficiary", "indicator_report",
+                   "catalogue_entry"):
         quarantined += rows(demo.engine, f"SELECT source, failed_checks, reason, raw_record FROM quarantine.{schema}")
     for q in quarantined:
         (check,) = q["failed_checks"]
@@ -149,7 +150,7 @@ def test_every_planted_discrepancy_is_found_and_nothing_else(demo):
     # every kind of discrepancy is planted, so each check is shown to find something
     assert {f["check"] for f in m["findings"]} == {
         "indicator_sum", "indicator_missing_report", "dossier_statistics", "document_not_received",
-        "document_unknown", "beneficiary_double", "beneficiary_not_consolidated"}
+        "document_unknown", "beneficiary_double", "beneficiary_not_consolidated", "catalogue_drift"}
     unacknowledged = {(f["period"], f["unit"]) for f in m["findings"] if f["check"] == "document_not_received"}
     assert unacknowledged == {(u["document_id"], u["recipient"]) for u in m["unacknowledged"]}
     details = {f["unit"]: f["detail"] for f in rows(demo.engine, "SELECT * FROM audit.reconciliation "
