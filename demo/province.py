@@ -12,6 +12,7 @@ each check, and the discrepancies between levels reconciliation must find (and n
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import shutil
@@ -31,6 +32,14 @@ SIZES = {
               "periods": [f"2025-{m:02d}" for m in range(1, 13)]},
 }
 FOLDERS = ("mot_cua", "edxml", "bao_tro_xa_hoi", "dkkd", "chi_tieu", "danh_muc")
+
+
+def fingerprint() -> str:
+    """Of the generator's own code and template: a workspace made by other code is made again."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")) + [TEMPLATE]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def generate(workspace: Path, size: str = "small", seed: int = 24) -> dict:
@@ -55,7 +64,7 @@ def generate(workspace: Path, size: str = "small", seed: int = 24) -> dict:
         indicators.generate(folders["chi_tieu"], geo, s["periods"], random.Random(f"{seed}/indicators")),
         catalogues.generate(folders["danh_muc"], geo, random.Random(f"{seed}/catalogues")),
     ]
-    manifest: dict = {"seed": seed, "size": size, "sources": {}, "defects": {}, "findings": [],
+    manifest: dict = {"seed": seed, "size": size, "generator": fingerprint(), "sources": {}, "defects": {}, "findings": [],
                       "findings_2025": [], "within_tolerance": [], "unacknowledged": [],
                       "double_registered": []}
     for part in parts:

@@ -42,11 +42,13 @@ def workspace() -> Path:
 
 
 def prepare(folder: Path, size: str, seed: int) -> dict:
-    """The province's systems in ``folder``: made anew unless the same size and seed are there."""
+    """The province's systems in ``folder``: made anew unless the same generator made them with
+    the same size and seed (a large province takes a while to write)."""
     path = folder / "manifest.json"
     if path.is_file():
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        if (manifest.get("size"), manifest.get("seed")) == (size, seed):
+        if (manifest.get("size"), manifest.get("seed"), manifest.get("generator")) == \
+                (size, seed, province.fingerprint()):
             return manifest
     return province.generate(folder, size, seed)
 

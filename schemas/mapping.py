@@ -55,7 +55,9 @@ def _text(series: pd.Series) -> pd.Series:
     return pd.Series(out, index=series.index, dtype=object)
 
 
-def _parse_timestamps(s: pd.Series, formats: tuple[str, ...], tz: str) -> pd.Series:
+def _parse_timestamps(s: pd.Series, formats: tuple[str, ...], tz: str | None) -> pd.Series:
+    """Naive for ``tz=None``: a date is a calendar day, not its midnight, which a time zone's
+    history may have skipped (Asia/Ho_Chi_Minh has no 1955-07-01 00:00)."""
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     todo = s.notna()
     for fmt in formats:
@@ -64,7 +66,7 @@ def _parse_timestamps(s: pd.Series, formats: tuple[str, ...], tz: str) -> pd.Ser
         parsed = pd.to_datetime(s[todo], format=fmt, errors="coerce").astype("datetime64[us]")
         out[parsed.index] = out[parsed.index].fillna(parsed)
         todo &= out.isna()
-    return out.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    return out if tz is None else out.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
 
 
 def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str],
@@ -90,7 +92,7 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
         if f.name in values:
             text = text.replace(values[f.name])
         if f.type == "timestamp" or f.type == "date":
-            parsed = _parse_timestamps(text, date_formats, timezone)
+            parsed = _parse_timestamps(text, date_formats, timezone if f.type == "timestamp" else None)
             if f.type == "date":
                 parsed = parsed.dt.date
             bad = text.notna() & parsed.isna()

@@ -221,3 +221,17 @@ def test_a_second_demo_loads_nothing_new_and_keeps_each_finding_once(demo, monke
     assert again.reconciliation.resolved == again.reconciliation_2025.resolved == 0
     assert rows(demo.engine, "SELECT count(*) AS n, count(*) FILTER (WHERE status = 'open') AS open "
                              "FROM audit.reconciliation") == [{"n": expected, "open": expected}]
+
+
+def test_the_generator_is_seeded(tmp_path):
+    from demo.province import generate
+
+    def where_free(folder):  # the register's URL names its folder
+        return json.loads(json.dumps(generate(folder)).replace(str(folder.resolve()), "WORKSPACE"))
+
+    first, again = where_free(tmp_path / "a"), where_free(tmp_path / "b")
+    assert first == again
+    other = generate(tmp_path / "c", seed=25)
+    assert other["findings"] != first["findings"]
+    assert (tmp_path / "a" / "mot_cua" / "dossiers.json").read_bytes() == \
+        (tmp_path / "b" / "mot_cua" / "dossiers.json").read_bytes()

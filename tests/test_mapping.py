@@ -72,3 +72,17 @@ def test_a_malformed_schema_file_is_refused(tmp_path):
     with pytest.raises(SchemaError, match="unknown type 'money' for y; natural key 'x' is not a field; "
                                           "version '1' is not major.minor"):
         load_schema_file(path)
+
+
+def test_a_date_is_a_day_even_where_its_midnight_never_happened():
+    """Clocks in Vietnam jumped from 00:00 to 01:00 on 1 July 1955: the day still exists (a
+    beneficiary born that day was quarantined as 'not a valid date' by the large demo)."""
+    schema = get_schema("social_beneficiary")
+    frame = pd.DataFrame({"citizen_id": ["024055635942"], "full_name": ["Phạm Hữu Nam"], "birth_date": ["01/07/1955"],
+                          "sex": ["male"], "commune_code": ["07642"], "benefit_type": ["elderly_poor_alone"],
+                          "monthly_amount": ["540000"], "start_date": ["01/06/2023"], "list_month": ["01/09/2025"],
+                          "list_level": ["province"]}, dtype=object)
+    m = map_records(frame, schema=schema, fields={}, values={}, date_formats=("%d/%m/%Y",),
+                    timezone="Asia/Ho_Chi_Minh")
+    assert m.failures == []
+    assert str(m.frame["birth_date"][0]) == "1955-07-01"
