@@ -76,9 +76,12 @@ WITH RECURSIVE stat AS (
     FROM tree t JOIN ref.admin_unit u ON u.parent_code = t.code AND {VALID_AT.format(d="t.period_end")}
 ), dossier_unit AS (
     -- a dossier belongs to the unit its code named when it was received; read on the other
-    -- side of the reform, that unit is its default successor in the crosswalk
-    SELECT d.received_at, d.completed_at, d.due_at, d.admin_unit_code AS code_then,
-           coalesce(x.new_code, d.admin_unit_code) AS code_after
+    -- side of the reform, that unit is its default successor in the crosswalk. One row per
+    -- side, so the statistics join it on equality (a hash join), not on an expression.
+    SELECT d.received_at, d.completed_at, d.due_at, d.admin_unit_code AS code, false AS after_reform
+    FROM core.dossier d
+    UNION ALL
+    SELECT d.received_at, d.completed_at, d.due_at, coalesce(x.new_code, d.admin_unit_code), true
     FROM core.dossier d
     LEFT JOIN ref.admin_unit_crosswalk x ON x.legacy_code = d.admin_unit_code AND x.is_default
          AND x.level = 'commune' AND d.received_at < :reform_at
@@ -94,7 +97,7 @@ SELECT s.unit_code, s.period, s.received_count, s.completed_count, s.completed_o
                           AND du.completed_at <= du.due_at) AS on_time
 FROM stat s
 JOIN tree t ON t.unit_code = s.unit_code AND t.period = s.period
-LEFT JOIN dossier_unit du ON (CASE WHEN s.period_end < :reform THEN du.code_then ELSE du.code_after END) = t.code
+LEFT JOIN dossier_unit du ON du.code = t.code AND du.after_reform = (s.period_end >= :reform)
 GROUP BY s.unit_code, s.period, s.period_end, s.received_count, s.completed_count, s.completed_on_time_count
 ORDER BY s.period, s.unit_code
 """)
