@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from demo import province
 from demo.onestop_server import OneStopServer
@@ -88,21 +88,12 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
     return result
 
 
-QUARANTINE_BY_CHECK = """
-SELECT source, check_name, count(*) AS n FROM (
-    SELECT q.source, unnest(q.failed_checks) AS check_name FROM quarantine.{table} q
-    WHERE q.source = ANY(:sources)) x
-GROUP BY source, check_name ORDER BY source, check_name
-"""
-
-
 def quarantine_by_check(engine: Engine, sources: list[str]) -> dict[str, dict[str, int]]:
-    """Quarantined rows per source and check, as the warehouse holds them."""
-    from schemas import all_schemas
+    """Quarantined rows per source and check, as the auditors' report counts them."""
+    from report.quality_report import collect
 
     out: dict[str, dict[str, int]] = {}
-    with engine.connect() as conn:
-        for schema in all_schemas():
-            for r in conn.execute(text(QUARANTINE_BY_CHECK.format(table=schema.name)), {"sources": sources}):
-                out.setdefault(r.source, {})[r.check_name] = r.n
+    for r in collect(engine)["quarantine"]:
+        if r["source"] in sources:
+            out.setdefault(r["source"], {})[r["check"]] = r["rows"]
     return out
