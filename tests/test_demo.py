@@ -235,3 +235,8 @@ def test_the_generator_is_seeded(tmp_path):
     assert other["findings"] != first["findings"]
     assert (tmp_path / "a" / "mot_cua" / "dossiers.json").read_bytes() == \
         (tmp_path / "b" / "mot_cua" / "dossiers.json").read_bytes()
+
+
+def test_an_unknown_size_is_one_line_and_exit_2():
+    result = CliRunner().invoke(app, ["demo", "--size", "huge"])
+    assert result.exit_code == 2 and "unknown --size 'huge' (known: small, large)" in result.output
