@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -380,6 +381,45 @@ def reconcile(
         table.add_row(f.check, f.level or "", f.unit or "", f.period or "",
                       (f.subject or "")[:16], _num(f.expected), _num(f.found), _num(f.difference), f.detail)
     console.print(table)
+
+
+@app.command()
+def report(
+    out: Annotated[Optional[Path], typer.Option(help="Folder to write to (default $HUB_HOME/reports).")] = None,
+) -> None:
+    """Rebuild the auditors' data-quality report (HTML, and the same figures as JSON).
+
+    Example: hub report --out /tmp/reports
+    """
+    from report import build_report
+
+    try:
+        page = build_report(_engine(), out)
+    except _known_errors() as exc:
+        fail(str(exc))
+    console.print(f"report: {page}", highlight=False)
+
+
+@app.command()
+def lineage(
+    schema: Annotated[str, typer.Argument(help="Schema name (hub schemas list).")],
+    key: Annotated[list[str], typer.Argument(help="The row's natural key, in the schema's key order.")],
+) -> None:
+    """Follow one warehouse row back to its source: lineage columns and the batch that loaded it.
+
+    Example: hub lineage dossier G24.250106.002279
+    """
+    import json
+
+    from report import lineage as find
+
+    try:
+        found = find(_engine(), schema, key)
+    except _known_errors() as exc:
+        fail(str(exc))
+    if found is None:
+        fail(f"no {schema} row with key {' '.join(key)}")
+    console.print_json(json.dumps(found, default=str, ensure_ascii=False))
 
 
 def _num(value) -> str:

@@ -145,7 +145,6 @@ def scalar(engine, sql: str, **params):
 def airflow_home(outside_tmp):
     """A real Airflow in this process: the repository's airflow.cfg, its SQLite metadata database
     in a temporary AIRFLOW_HOME, migrated with ``airflow db migrate`` as the README does it."""
-    import os
     import subprocess
     import sys
 
@@ -161,3 +160,22 @@ def airflow_home(outside_tmp):
         subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True,
                        capture_output=True, cwd=home)
         yield home
+
+
+@pytest.fixture
+def interrupt_merge(monkeypatch):
+    """Make the nth merge of a run fail as a dropped connection would; call what it returns to heal it."""
+    from warehouse import load
+
+    def arm(nth: int):
+        real, calls = load.merge, {"n": 0}
+
+        def failing(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == nth:
+                raise ConnectionError("server closed the connection")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(load, "merge", failing)
+        return lambda: monkeypatch.setattr(load, "merge", real)
+    return arm

@@ -10,7 +10,6 @@ from sqlalchemy import text
 from conftest import scalar
 from hub.config import REPO_ROOT, get_source
 from hub.pipeline import run_source
-from warehouse import load
 
 DAGS = REPO_ROOT / "dags"
 SOURCE = "bacgiang_dossiers_export"
@@ -42,7 +41,7 @@ def xcom(dr, task_id: str):
     with create_session() as session:
         row = session.query(XComModel).filter_by(dag_id=dr.dag_id, run_id=dr.run_id, task_id=task_id,
                                                  key="return_value").one()
-        return row.value if isinstance(row.value, dict) else json.loads(row.value)
+        return row.value
 
 
 def test_the_dossier_dag_loads_the_manifest_and_a_rerun_of_its_date_adds_nothing(airflow_home, engine, manifest):
@@ -75,21 +74,14 @@ def test_the_dossier_dag_loads_the_manifest_and_a_rerun_of_its_date_adds_nothing
                                                                            ("core.dossier", 0)]
 
 
-def test_a_load_that_fails_midway_is_retried_into_a_clean_load(airflow_home, engine, manifest, tmp_path, monkeypatch):
+def test_a_load_that_fails_midway_is_retried_into_a_clean_load(airflow_home, engine, manifest, tmp_path,
+                                                                monkeypatch, interrupt_merge):
     registry = yaml.safe_load((REPO_ROOT / "sources.yaml").read_text(encoding="utf-8"))
     options = registry["sources"][0]["options"]
     options.update(path=str(REPO_ROOT / options["path"]), chunk_size=1000)  # four batches
     (tmp_path / "sources.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
     monkeypatch.setenv("HUB_SOURCES", str(tmp_path / "sources.yaml"))
-    merges, real_merge = [], load.merge
-
-    def merge_losing_the_warehouse_at_batch_3(conn, *args, **kwargs):
-        merges.append(1)
-        if len(merges) == 3:
-            raise ConnectionError("server closed the connection unexpectedly")
-        return real_merge(conn, *args, **kwargs)
-
-    monkeypatch.setattr(load, "merge", merge_losing_the_warehouse_at_batch_3)
+    heal = interrupt_merge(3)  # the warehouse drops the connection while batch 3 loads
     dag = get_dag(SOURCE)
     dag.get_task("load").retry_delay = timedelta(0)
     dr = run(dag, DAY + timedelta(days=1))
@@ -99,7 +91,7 @@ def test_a_load_that_fails_midway_is_retried_into_a_clean_load(airflow_home, eng
     assert scalar(engine, "SELECT count(*) FROM core.dossier") == manifest["expected"]["inserted"]
     retried = warehouse_state(engine)
     # what a clean load leaves, from an empty warehouse with the same registry
-    monkeypatch.setattr(load, "merge", real_merge)
+    heal()
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE core.dossier, quarantine.dossier, audit.watermark"))
     clean = run_source(get_source(SOURCE), engine)
@@ -113,7 +105,12 @@ def warehouse_state(engine):
     return scalar(engine, CHECKSUM_SQL), scalar(engine, quarantine)
 
 
-def test_reconciliation_and_quality_report_dags_run(airflow_home, engine):
+def test_reconciliation_and_quality_report_dags_run(airflow_home, engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("HUB_HOME", str(tmp_path))
     run_source(get_source(SOURCE), engine)
     summary = xcom(run(get_dag("reconciliation")), "reconcile")
     assert summary["findings"] == scalar(engine, "SELECT count(*) FROM audit.reconciliation WHERE status = 'open'")
+    page = xcom(run(get_dag("quality_report")), "build")
+    assert page == str(tmp_path / "reports" / "quality_report.html")
+    figures = json.loads((tmp_path / "reports" / "quality_report.json").read_text(encoding="utf-8"))
+    assert SOURCE in json.dumps(figures) and "postgresql" not in json.dumps(figures)

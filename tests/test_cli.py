@@ -7,15 +7,25 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from hub.cli import app
 from hub.config import REPO_ROOT
 
 runner = CliRunner()
-COMMANDS = [["run"], ["status"], ["warehouse", "upgrade"], ["refdata", "sync"], ["schemas", "list"],
-            ["schemas", "show"], ["validate"], ["reconcile"], ["catalogues", "publish"], ["catalogues", "feed"],
-            ["catalogues", "push"]]
+
+
+def _commands(group=typer.main.get_command(app), prefix=()):
+    """Every leaf command of the CLI, so a new command is held to the same rules with no list to update."""
+    for name, command in sorted(group.commands.items()):
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield [*prefix, name]
+
+
+COMMANDS = list(_commands())
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

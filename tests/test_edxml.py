@@ -22,7 +22,6 @@ from conftest import scalar
 from hub.config import REPO_ROOT, load_sources
 from hub.pipeline import StageError, run_source
 from schemas import get_schema
-from warehouse import load
 from warehouse.connect import get_engine
 
 SAMPLES = REPO_ROOT.parent / "shared" / "samples" / "edxml"
@@ -488,23 +487,14 @@ def test_bad_base64_in_an_attachment_quarantines_the_message(tmp_path):
 
 # ---------------------------------------------------------------- resume
 
-def test_an_interrupted_run_resumes_after_the_last_committed_batch(engine, tmp_path, monkeypatch):
+def test_an_interrupted_run_resumes_after_the_last_committed_batch(engine, tmp_path, interrupt_merge):
     _, traces = edxml_sources(tmp_path, SAMPLES, chunk_size=3)
-    calls = {"n": 0}
-    real = load.merge
-
-    def second_fails(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise ConnectionError("server closed the connection")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(load, "merge", second_fails)
+    heal = interrupt_merge(2)
     with pytest.raises(StageError, match="server closed the connection"):
         run_source(traces, engine)
     first = rows(engine, "SELECT * FROM audit.batch WHERE status = 'succeeded'")
     assert len(first) == 1 and scalar(engine, "SELECT count(*) FROM core.document_trace") > 0
-    monkeypatch.setattr(load, "merge", real)
+    heal()
     resumed = run_source(traces, engine)
     assert resumed.totals["read"] == 16 - first[0]["rows_read"]  # from the last committed batch on
     done = rows(engine, "SELECT * FROM audit.batch WHERE status = 'succeeded'")

@@ -14,7 +14,6 @@ from sqlalchemy import text
 import adapters.vietnamese_text as vt
 from conftest import cp1258_text, demo_rows, scalar, write_csv
 from hub.pipeline import StageError, run_source
-from warehouse import load
 
 def agencies(engine) -> set[str]:
     with engine.connect() as conn:
@@ -176,22 +175,15 @@ def test_xlsx_with_unicode_text_declared_legacy_is_quarantined_whole(engine, xls
     assert result.batches[0].held.startswith("uni.xlsx: cell Hồ sơ!A1 holds 'ồ', which is not tcvn3 text")
 
 
-def test_an_interrupted_xlsx_run_resumes_after_the_last_committed_batch(engine, xlsx_source, tmp_path, monkeypatch):
+def test_an_interrupted_xlsx_run_resumes_after_the_last_committed_batch(engine, xlsx_source,
+                                                                        tmp_path, interrupt_merge):
     header, rows = demo_rows()
     source = xlsx_source(write_xlsx(tmp_path / "r.xlsx", header, rows[:90]), chunk_size=40)
-    real, calls = load.merge, {"n": 0}
-
-    def second_fails(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise ConnectionError("server closed the connection")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(load, "merge", second_fails)
+    heal = interrupt_merge(2)
     with pytest.raises(StageError):
         run_source(source, engine)
     assert scalar(engine, "SELECT count(*) FROM core.dossier") == 40
-    monkeypatch.setattr(load, "merge", real)
+    heal()
     resumed = run_source(source, engine)
     assert resumed.totals == {"read": 50, "inserted": 50, "updated": 0, "unchanged": 0, "quarantined": 0}
     assert scalar(engine, "SELECT count(*) FROM core.dossier") == 90

@@ -6,7 +6,6 @@ from sqlalchemy import text
 
 from conftest import demo_rows, scalar, write_csv
 from hub.pipeline import StageError, run_source
-from warehouse import load
 
 COUNT_SQL = "SELECT count(*) FROM core.dossier"
 CHECKSUM_SQL = ("SELECT md5(string_agg(row_hash || source_position || batch_id::text, ',' "
@@ -100,24 +99,15 @@ def test_a_failing_batch_leaves_nothing_behind(engine, demo_source, monkeypatch)
     assert status == "failed" and "disk full" in error and read > 0
 
 
-def test_an_interrupted_run_resumes_after_the_last_committed_batch(engine, make_source, tmp_path, monkeypatch):
+def test_an_interrupted_run_resumes_after_the_last_committed_batch(engine, make_source, tmp_path, interrupt_merge):
     header, rows = demo_rows()
     path = write_csv(tmp_path / "r.csv", header, rows[:1000])
     source = make_source(path, chunk_size=200)
-    calls = {"n": 0}
-    real = load.merge
-
-    def third_fails(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise ConnectionError("server closed the connection")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(load, "merge", third_fails)
+    heal = interrupt_merge(3)
     with pytest.raises(StageError):
         run_source(source, engine)
     assert scalar(engine, COUNT_SQL) == 400
-    monkeypatch.setattr(load, "merge", real)
+    heal()
     resumed = run_source(source, engine)
     assert resumed.totals == {"read": 600, "inserted": 600, "updated": 0, "unchanged": 0, "quarantined": 0}
     assert len(resumed.batches) == 3

@@ -14,7 +14,6 @@ from demo.onestop_server import OneStopServer, dossier_records, statistics_recor
 from hub.cli import app
 from hub.config import SourceConfig
 from hub.pipeline import StageError, run_source
-from warehouse import load
 
 FIELDS = {"ma_ho_so": "dossier_code", "ma_tthc": "procedure_code", "co_quan_tiep_nhan": "receiving_agency",
           "don_vi.ma_dvhc": "admin_unit_code", "ngay_tiep_nhan": "received_at", "ngay_hen_tra": "due_at",
@@ -118,21 +117,13 @@ def test_the_next_run_asks_only_for_what_changed(engine, onestop, rest_source, r
 
 
 @pytest.mark.parametrize("style", ["page", "cursor"])
-def test_an_interrupted_run_resumes_at_the_next_page(engine, onestop, rest_source, monkeypatch, style):
+def test_an_interrupted_run_resumes_at_the_next_page(engine, onestop, rest_source, style, interrupt_merge):
     source = rest_source(pagination={"style": style, "size": 100})
-    real, calls = load.merge, {"n": 0}
-
-    def second_fails(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise ConnectionError("server closed the connection")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(load, "merge", second_fails)
+    heal = interrupt_merge(2)
     with pytest.raises(StageError):
         run_source(source, engine)
     assert scalar(engine, COUNT) == 100
-    monkeypatch.setattr(load, "merge", real)
+    heal()
     seen = len(onestop.requests)
     resumed = run_source(source, engine)
     assert resumed.totals == {"read": 150, "inserted": 150, "updated": 0, "unchanged": 0, "quarantined": 0}

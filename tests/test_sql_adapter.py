@@ -18,7 +18,6 @@ from stdnum.vn import mst
 from conftest import scalar
 from hub.config import SourceConfig
 from hub.pipeline import StageError, run_source
-from warehouse import load
 
 FIELDS = {"ma_so_thue": "tax_code", "ten_doanh_nghiep": "name", "ngay_cap": "registration_date",
           "tinh_trang": "status", "ma_xa": "address_unit_code", "dia_chi": "address", "nganh_nghe": "industry_code",
@@ -155,8 +154,8 @@ def department_pg(template_url, monkeypatch):
     admin.dispose()
 
 
-def test_a_postgresql_department_resumes_after_the_last_committed_chunk(engine, department_pg, monkeypatch,
-                                                                       caplog, capsys):
+def test_a_postgresql_department_resumes_after_the_last_committed_chunk(engine, department_pg, caplog,
+                                                                        capsys, interrupt_merge):
     caplog.set_level(logging.DEBUG)
     dept, register, password = department_pg
     with dept.begin() as conn:
@@ -164,19 +163,11 @@ def test_a_postgresql_department_resumes_after_the_last_committed_chunk(engine, 
     source = sql_source(connection="dkkd_db", chunk_size=12,
                         query="SELECT r.*, 'register' AS nguon FROM dang_ky_doanh_nghiep r "
                               "WHERE r.tinh_trang <> 'Đã giải thể'", table=None)
-    real, calls = load.merge, {"n": 0}
-
-    def second_fails(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise ConnectionError("server closed the connection")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(load, "merge", second_fails)
+    heal = interrupt_merge(2)
     with pytest.raises(StageError):
         run_source(source, engine)
     assert scalar(engine, COUNT) == 12
-    monkeypatch.setattr(load, "merge", real)
+    heal()
     resumed = run_source(source, engine)
     assert resumed.totals == {"read": 18, "inserted": 18, "updated": 0, "unchanged": 0, "quarantined": 0}
     assert scalar(engine, COUNT) == 30
