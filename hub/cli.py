@@ -428,7 +428,10 @@ def _num(value) -> str:
 
 @airflow_app.command("pools")
 def airflow_pools() -> None:
-    """Print the pools file for `airflow pools import`: one pool per department system, with its size."""
+    """Print the pools file for `airflow pools import`: one pool per department system, with its size.
+
+    Example: hub airflow pools > .hub/airflow/pools.json && airflow pools import .hub/airflow/pools.json
+    """
     from hub.config import ConfigError
     from orchestration.pools import pools_json
 

@@ -6,6 +6,8 @@ never records, never a URL or a credential. Everything heavy is imported when a 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,24 @@ def warehouse(url: str | None = None):
     return engine
 
 
+@contextmanager
+def one_run_per_source(engine, name: str) -> Iterator[None]:
+    """Hold the source's advisory lock in the warehouse while it loads.
+
+    A source's runs share its watermark; ``max_active_runs=1`` keeps a DAG's scheduled runs apart,
+    but a backfill runs its own (``--max-active-runs``): the second run waits, then reads nothing new.
+    """
+    from sqlalchemy import func, select
+
+    key = select(func.hashtext(f"lienthong.source.{name}"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(select(func.pg_advisory_lock(key.scalar_subquery())))
+        try:
+            yield
+        finally:
+            conn.execute(select(func.pg_advisory_unlock(key.scalar_subquery())))
+
+
 def load_source(name: str, *, interval: tuple[datetime | None, datetime | None] = (None, None),
                 full_refresh: bool = False, warehouse_url: str | None = None) -> dict[str, Any]:
     """Load what the source holds that the warehouse lacks, up to now, for the run of ``interval``.
@@ -37,7 +57,8 @@ def load_source(name: str, *, interval: tuple[datetime | None, datetime | None] 
 
     source = get_source(name)
     engine = warehouse(warehouse_url)
-    result = run_source(source, engine, full_refresh=full_refresh)
+    with one_run_per_source(engine, name):
+        result = run_source(source, engine, full_refresh=full_refresh)
     ids = [b.batch_id for b in result.batches]
     summary = {
         "source": name, "schema": source.schema, "audit_run_id": result.run_id,
