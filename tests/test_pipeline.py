@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from conftest import demo_rows, scalar, write_csv
 from hub.pipeline import StageError, run_source
+from warehouse import load
 
 COUNT_SQL = "SELECT count(*) FROM core.dossier"
 CHECKSUM_SQL = ("SELECT md5(string_agg(row_hash || source_position || batch_id::text, ',' "
