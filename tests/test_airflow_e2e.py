@@ -105,7 +105,7 @@ def warehouse_state(engine):
     return scalar(engine, CHECKSUM_SQL), scalar(engine, quarantine)
 
 
-def test_reconciliation_and_quality_report_dags_run(airflow_home, engine, tmp_path, monkeypatch):
+def test_the_downstream_dags_run(airflow_home, engine, tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_HOME", str(tmp_path))
     run_source(get_source(SOURCE), engine)
     summary = xcom(run(get_dag("reconciliation")), "reconcile")
@@ -114,3 +114,5 @@ def test_reconciliation_and_quality_report_dags_run(airflow_home, engine, tmp_pa
     assert page == str(tmp_path / "reports" / "quality_report.html")
     figures = json.loads((tmp_path / "reports" / "quality_report.json").read_text(encoding="utf-8"))
     assert SOURCE in json.dumps(figures) and "postgresql" not in json.dumps(figures)
+    refreshed = xcom(run(get_dag("refdata_sync")), "sync")  # the units are already there: nothing new
+    assert refreshed["inserted"] == 0 and refreshed["unchanged"] > 0
