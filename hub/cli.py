@@ -23,6 +23,8 @@ catalogues_app = typer.Typer(help="The shared catalogues the hub publishes to ev
 app.add_typer(catalogues_app, name="catalogues")
 schemas_app = typer.Typer(help="The shared schemas departments' records are mapped to.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
+airflow_app = typer.Typer(help="What an Airflow deployment needs from sources.yaml.", no_args_is_help=True)
+app.add_typer(airflow_app, name="airflow")
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
@@ -481,6 +483,21 @@ def lineage(
 
 def _num(value) -> str:
     return "" if value is None else f"{value:,}"
+
+
+@airflow_app.command("pools")
+def airflow_pools() -> None:
+    """Print the pools file for `airflow pools import`: one pool per department system, with its size.
+
+    Example: hub airflow pools > .hub/airflow/pools.json && airflow pools import .hub/airflow/pools.json
+    """
+    from hub.config import ConfigError
+    from orchestration.pools import pools_json
+
+    try:
+        sys.stdout.write(pools_json())
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -136,6 +136,27 @@ def scalar(engine, sql: str, **params):
         return conn.execute(text(sql), params).scalar()
 
 
+@pytest.fixture(scope="session")
+def airflow_home(outside_tmp):
+    """A real Airflow in this process: the repository's airflow.cfg, its SQLite metadata database
+    in a temporary AIRFLOW_HOME, migrated with ``airflow db migrate`` as the README does it."""
+    import subprocess
+    import sys
+
+    assert "airflow" not in sys.modules, "Airflow was imported before its AIRFLOW_HOME was set"
+    home = outside_tmp("airflow")
+    (home / ".hub" / "airflow").mkdir(parents=True)
+    env = {"AIRFLOW_HOME": str(home), "AIRFLOW_CONFIG": str(REPO_ROOT / "airflow.cfg"),
+           "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+           "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"}  # Airflow logs to the root logger
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        subprocess.run([str(Path(sys.executable).with_name("airflow")), "db", "migrate"], check=True,
+                       capture_output=True, cwd=home)
+        yield home
+
+
 @pytest.fixture
 def interrupt_merge(monkeypatch):
     """Make the nth merge of a run fail as a dropped connection would; call what it returns to heal it."""

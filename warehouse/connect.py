@@ -51,16 +51,19 @@ def embedded_url(data_dir: Path) -> str:
     return admin.set(database=DATABASE).render_as_string(hide_password=False)
 
 
+def postgres_url(url: str, named: str = "HUB_WAREHOUSE_URL") -> str:
+    """A PostgreSQL URL as the hub connects with it (psycopg 3), from any spelling of the scheme."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if not parsed.drivername.startswith("postgresql"):
+        raise WarehouseError(f"{named} must be a PostgreSQL URL")
+    return parsed.render_as_string(hide_password=False)
+
+
 def warehouse_url() -> str:
     url = os.environ.get("HUB_WAREHOUSE_URL")
-    if url:
-        parsed = make_url(url)
-        if parsed.drivername in ("postgresql", "postgres"):
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        if not parsed.drivername.startswith("postgresql"):
-            raise WarehouseError("HUB_WAREHOUSE_URL must be a PostgreSQL URL")
-        return parsed.render_as_string(hide_password=False)
-    return embedded_url(warehouse_dir())
+    return postgres_url(url) if url else embedded_url(warehouse_dir())
 
 
 @cache
