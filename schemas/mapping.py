@@ -50,17 +50,21 @@ def _human_format(fmt: str) -> str:
 
 
 def _text(series: pd.Series) -> pd.Series:
-    """Trim and NFC-normalise text. An ASCII value with nothing to trim is already clean: Arrow
-    finds those all at once; the others are cleaned once per distinct value."""
+    """Trim and NFC-normalise each distinct value once: columns repeat their values a lot.
+
+    For a column read by Arrow, Arrow finds the distinct values, and those that are ASCII with
+    nothing to trim are clean as they are; Python cleans only the others."""
     arrow = _arrow_strings(series)
     if arrow is None:
         return _clean_each_distinct(series)
-    plain = pc.and_(pc.string_is_ascii(arrow), pc.invert(pc.match_substring_regex(arrow, _EDGE_SPACE_OR_EMPTY)))
-    plain = plain.fill_null(False).to_numpy(zero_copy_only=False)
-    out = np.empty(len(series), dtype=object)
-    out[plain] = arrow.filter(plain).to_numpy(zero_copy_only=False)
-    if not plain.all():
-        out[~plain] = _clean_each_distinct(series[~plain]).to_numpy()
+    encoded = pc.dictionary_encode(arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow)
+    uniques = encoded.dictionary
+    plain = pc.and_(pc.string_is_ascii(uniques), pc.invert(pc.match_substring_regex(uniques, _EDGE_SPACE_OR_EMPTY)))
+    plain = plain.to_numpy(zero_copy_only=False)
+    clean = np.empty(len(uniques) + 1, dtype=object)  # the last one, None, for missing values
+    clean[:-1][plain] = uniques.filter(plain).to_numpy(zero_copy_only=False)
+    clean[:-1][~plain] = [unicodedata.normalize("NFC", u.strip()) or None for u in uniques.filter(~plain).to_pylist()]
+    out = clean[encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)]
     return pd.Series(out, index=series.index, dtype=object)
 
 

@@ -24,7 +24,7 @@ from schemas import pii
 from warehouse.tables import schema_tables, stored_names
 
 
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
+def _csv_bytes(frame: pd.DataFrame) -> pa.Buffer:
     """The frame as CSV for COPY, written by Arrow: pandas' writer formats values one by one
     and cost more than the COPY itself. Strings are always quoted and nulls left empty, which
     is exactly how COPY's CSV format tells an empty string from NULL.
@@ -37,7 +37,7 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     out = pa.BufferOutputStream()
     pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), out,
                     pacsv.WriteOptions(include_header=False))
-    return out.getvalue().to_pybytes()
+    return out.getvalue()  # a buffer COPY reads in place, not copied into a bytes object
 
 
 def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> Table:
@@ -50,7 +50,7 @@ def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> T
         if len(frame):
             columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
             with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(sql.Identifier(name), columns)) as copy:
-                copy.write(_csv_bytes(frame))
+                copy.write(memoryview(_csv_bytes(frame)))
     return Table(name, MetaData(), *(Column(c.name, c.type) for c in staging.columns))
 
 
