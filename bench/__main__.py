@@ -117,8 +117,12 @@ def bench(rows: int, repeat: int, memory_factor: int, chunk_size: int, work: Pat
                         "rows_big": rows * memory_factor, "peak_rss_mb_big": memory_big["peak_rss_mb"],
                         "ratio": memory_big["peak_rss_mb"] / result["A"]["peak_rss_mb"],
                         "seconds_big": memory_big["seconds"]}
+    result["A"]["warehouse"] = a_runs[0]["warehouse"]
     result["reference"] = {"chunk_size": max(2, chunk_size // 10), "counts": reference["counts"],
-                           "counts_equal": reference["counts"] == a_runs[0]["counts"]}
+                           "warehouse": reference["warehouse"],
+                           "counts_equal": reference["counts"] == a_runs[0]["counts"]
+                           and reference["warehouse"] == a_runs[0]["warehouse"]
+                           and all(r["warehouse"] == a_runs[0]["warehouse"] for r in a_runs)}
     result["expected_quarantined"] = made["quarantined"]
     result["machine"] = {"cores": os.cpu_count(), "python": platform.python_version(),
                          "load_average_before": load_before, "load_average_after": os.getloadavg(),
@@ -161,7 +165,9 @@ def table(result: dict) -> str:
                  f"load {a['load_seconds']:.2f} s")
     lines.append(f"memory: peak RSS {m['peak_rss_mb_N']:.0f} MB at {m['rows_N']:,} rows, "
                  f"{m['peak_rss_mb_big']:.0f} MB at {m['rows_big']:,} rows (x{m['ratio']:.2f})")
-    lines.append(f"A counts {a['counts']}; small-chunk reference equal: {result['reference']['counts_equal']}")
+    lines.append(f"A counts {a['counts']}, quarantine rows kept {a['warehouse']['quarantine_rows']:,}; "
+                 f"audit and quarantine counts equal to the small-chunk reference run's "
+                 f"(chunk {result['reference']['chunk_size']:,}): {result['reference']['counts_equal']}")
     return "\n".join(lines)
 
 

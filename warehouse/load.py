@@ -80,6 +80,7 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
     conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(core.fullname))))
     conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
     conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
+    conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")  # the matched batch stays in memory, not a temp file
     row_hash = func.md5(cast(func.row(*(stage.c[c] for c in columns)), Text))
     matched = stage.outerjoin(core, and_(*(core.c[k] == stage.c[k] for k in schema.stored_key)))
     s = select(*stage.c, row_hash.label("row_hash"), core.c.row_hash.label("stored_hash")) \
