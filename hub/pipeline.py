@@ -112,7 +112,8 @@ def _quarantine_rows(batch: Batch, failures: list[CheckFailure], held: str | Non
     failing = sorted(by_row)
     for i, raw in zip(failing, batch.records.iloc[failing].to_dict("records")):
         checks, reasons = by_row[i]
-        rows.append({"position": batch.positions[i], "raw": protect(raw), "checks": checks, "reason": "; ".join(reasons)})
+        rows.append({"position": batch.positions[i], "raw": protect(raw), "checks": checks,
+                     "reason": "; ".join(reasons)})
     return rows
 
 

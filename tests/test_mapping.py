@@ -78,7 +78,8 @@ def test_fast_paths_give_what_pandas_and_python_give():
     """Arrow's shortcuts for text and for date-and-time values change speed, not results."""
     from schemas.mapping import _clean_each_distinct, _strptime, _text
 
-    texts = [" a", "a ", "a", "", None, "\x1cb", "Bộ phận", "Bo\u0323 pha\u0302\u0323n", "x\u00a0", "\u2003y", "a\n", "G24.1"]
+    texts = [" a", "a ", "a", "", None, "\x1cb", "Bộ phận", "Bo\u0323 pha\u0302\u0323n", "x\u00a0", "\u2003y", "a\n",
+             "G24.1"]
     arrow = pd.Series(texts * 100, dtype="str")
     assert _text(arrow).tolist() == _clean_each_distinct(arrow).tolist()
     odd_rows = arrow[arrow.index % 3 == 1]
