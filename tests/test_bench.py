@@ -13,6 +13,7 @@ def test_the_benchmark_runs_every_case_and_counts_agree(outside_tmp):
     assert a == {"read": 2000, "inserted": 2000 - result["expected_quarantined"], "updated": 0, "unchanged": 0,
                  "quarantined": result["expected_quarantined"]}
     assert result["reference"]["counts_equal"] and result["reference"]["chunk_size"] == 40
+    assert result["A"]["warehouse"] == {"audit": a, "quarantine_rows": result["expected_quarantined"]}
     assert result["E"]["counts"]["read"] == 0  # the same file again: recognised, not re-read
     f = result["F"]["counts"]
     assert f["read"] == 2000 and 0 < f["updated"] <= 20 and f["inserted"] == 0

@@ -86,3 +86,23 @@ def test_a_date_is_a_day_even_where_its_midnight_never_happened():
                     timezone="Asia/Ho_Chi_Minh")
     assert m.failures == []
     assert str(m.frame["birth_date"][0]) == "1955-07-01"
+
+
+def test_fast_paths_give_what_pandas_and_python_give():
+    """Arrow's shortcuts for text and for date-and-time values change speed, not results."""
+    from schemas.mapping import _clean_each_distinct, _strptime, _text
+
+    texts = [" a", "a ", "a", "", None, "\x1cb", "Bộ phận", "Bo\u0323 pha\u0302\u0323n", "x\u00a0", "\u2003y", "a\n",
+             "G24.1"]
+    arrow = pd.Series(texts * 100, dtype="str")
+    assert _text(arrow).tolist() == _clean_each_distinct(arrow).tolist()
+    odd_rows = arrow[arrow.index % 3 == 1]
+    assert (_text(odd_rows).index == odd_rows.index).all()
+    assert _text(odd_rows).tolist() == _clean_each_distinct(odd_rows).tolist()
+    values = ["31/02/2025 09:00", "29/02/2024 23:59", "29/02/2025 10:00", "01/02/2025 9:05", "1/2/2025 09:05",
+              "01/02/2025  09:05", "01/02/2025 09:05:33", "01/02/2025 24:00", "01/13/2025 10:00", "01/02/25 10:00",
+              "01/02/0025 10:00", "01/02/2025", "09:05", "", None, "nan", "01/02/2025 09:05 SA", "x y"]
+    column = pd.Series(values * 100, dtype=object)  # enough rows for the distinct-value path
+    for fmt in ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y"):
+        expected = pd.to_datetime(column, format=fmt, errors="coerce").astype("datetime64[us]")
+        pd.testing.assert_series_equal(_strptime(column, fmt), expected)

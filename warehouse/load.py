@@ -24,14 +24,20 @@ from schemas import pii
 from warehouse.tables import schema_tables, stored_names
 
 
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
+def _csv_bytes(frame: pd.DataFrame) -> pa.Buffer:
     """The frame as CSV for COPY, written by Arrow: pandas' writer formats values one by one
     and cost more than the COPY itself. Strings are always quoted and nulls left empty, which
-    is exactly how COPY's CSV format tells an empty string from NULL."""
+    is exactly how COPY's CSV format tells an empty string from NULL.
+
+    Zoned timestamps are written as naive UTC (the session's TimeZone is UTC during the COPY):
+    Arrow formats a zoned value through a time-zone lookup each, eight times slower."""
+    zoned = [c for c, t in frame.dtypes.items() if isinstance(t, pd.DatetimeTZDtype)]
+    if zoned:
+        frame = frame.assign(**{c: frame[c].dt.tz_convert("UTC").dt.tz_localize(None) for c in zoned})
     out = pa.BufferOutputStream()
     pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), out,
                     pacsv.WriteOptions(include_header=False))
-    return out.getvalue().to_pybytes()
+    return out.getvalue()  # a buffer COPY reads in place, not copied into a bytes object
 
 
 def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> Table:
@@ -44,43 +50,52 @@ def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> T
         if len(frame):
             columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
             with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(sql.Identifier(name), columns)) as copy:
-                copy.write(_csv_bytes(frame))
+                copy.write(memoryview(_csv_bytes(frame)))
     return Table(name, MetaData(), *(Column(c.name, c.type) for c in staging.columns))
-
-
-def _count(conn: Connection, dml) -> int:
-    """Rows a statement wrote, counted by PostgreSQL (the driver's rowcount is not always given)."""
-    written = dml.returning(literal_column("1")).cte("written")
-    return conn.execute(select(func.count()).select_from(written)).scalar_one()
 
 
 def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame: pd.DataFrame,
           positions: list[str]) -> dict[str, int]:
-    """Update the rows whose hash changed, then insert the keys core doesn't have.
+    """Insert the keys core doesn't have and update the rows whose hash changed, in one statement.
 
-    Two set-based statements instead of INSERT ... ON CONFLICT: the speculative insertion
-    behind ON CONFLICT costs more than the insert itself, and most rows of a rerun are
-    unchanged and touch nothing. Merges into one table are serialised by an advisory lock,
-    so two sources can't insert the same new key at once.
+    The staged rows are hashed and matched to core once (a materialised CTE); an update and an
+    insert, each a data-modifying CTE, read that match, and their RETURNING rows are counted, so
+    PostgreSQL says what it wrote and nothing is counted in Python. Not INSERT ... ON CONFLICT:
+    its speculative insertion costs more than the insert itself, and most rows of a rerun are
+    unchanged and touch nothing. Merges into one table are serialised by an advisory lock, so
+    two sources can't insert the same new key at once.
+
+    The match probes core's key index per staged row: a batch is a bounded slice and core grows
+    without bound, yet with core's statistics stale after each batch the planner hashes the
+    whole of core each time (each batch slower than the last, a backfill quadratic).
     """
     core, staging, _ = schema_tables(schema)
     columns = stored_names(schema)
     staged = pii.protect(frame[schema.field_names], schema)[columns].assign(source_position=positions)
-    stage = _copy_into_stage(conn, staging, staged)
-    conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(core.fullname))))
-    # Row text depends on the session's TimeZone and DateStyle: pin both so hashes are stable.
+    # Row text depends on the session's TimeZone and DateStyle: pin both so hashes are stable;
+    # the COPY below also reads its naive timestamps as UTC.
     conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
     conn.exec_driver_sql("SET LOCAL DateStyle = 'ISO, YMD'")
+    stage = _copy_into_stage(conn, staging, staged)
+    conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(core.fullname))))
+    conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+    conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
+    conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")  # the matched batch stays in memory, not a temp file
     row_hash = func.md5(cast(func.row(*(stage.c[c] for c in columns)), Text))
-    hashed = select(*stage.c, row_hash.label("row_hash")).subquery("s")
-    key = and_(*(core.c[k] == hashed.c[k] for k in schema.stored_key))
-    lineage = {"source": literal(source), "batch_id": literal(batch_id), "source_position": hashed.c.source_position,
-               "row_hash": hashed.c.row_hash, "loaded_at": func.now(), "schema_version": literal(schema.version)}
-    updated = _count(conn, update(core).where(key, core.c.row_hash != hashed.c.row_hash)
-                     .values({**{c: hashed.c[c] for c in columns if c not in schema.stored_key}, **lineage}))
-    new = select(*(hashed.c[c] for c in columns), *(v.label(k) for k, v in lineage.items())) \
-        .where(~exists().where(key))
-    inserted = _count(conn, insert(core).from_select(columns + list(lineage), new))
+    matched = stage.outerjoin(core, and_(*(core.c[k] == stage.c[k] for k in schema.stored_key)))
+    s = select(*stage.c, row_hash.label("row_hash"), core.c.row_hash.label("stored_hash")) \
+        .select_from(matched).cte("s").prefix_with("MATERIALIZED")
+    lineage = {"source": literal(source), "batch_id": literal(batch_id), "source_position": s.c.source_position,
+               "row_hash": s.c.row_hash, "loaded_at": func.now(), "schema_version": literal(schema.version)}
+    changed = update(core).where(*(core.c[k] == s.c[k] for k in schema.stored_key), s.c.stored_hash.is_not(None),
+                                 s.c.stored_hash != s.c.row_hash) \
+        .values({**{c: s.c[c] for c in columns if c not in schema.stored_key}, **lineage}) \
+        .returning(literal_column("1")).cte("updated")
+    new = select(*(s.c[c] for c in columns), *(v.label(k) for k, v in lineage.items())) \
+        .where(s.c.stored_hash.is_(None))
+    added = insert(core).from_select(columns + list(lineage), new).returning(literal_column("1")).cte("inserted")
+    inserted, updated = conn.execute(select(select(func.count()).select_from(added).scalar_subquery(),
+                                            select(func.count()).select_from(changed).scalar_subquery())).one()
     return {"inserted": inserted, "updated": updated, "unchanged": len(frame) - inserted - updated}
 
 
