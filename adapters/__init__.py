@@ -61,6 +61,10 @@ class Adapter(ABC):
     """Base of every adapter; ``options`` are the source's ``options:`` from sources.yaml."""
 
     kind: ClassVar[str]
+    snapshot: ClassVar[bool] = False
+    """True where one read holds each record once (an export file): a key read again in the same
+    read is a duplicate in the source. A stream of messages or changes may carry a record again to
+    update it, so there the later one wins."""
 
     def __init__(self, source_name: str, options: dict[str, Any]):
         self.source_name = source_name

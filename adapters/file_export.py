@@ -50,6 +50,7 @@ def _label(encoding: str) -> str:
 @register
 class FileExport(Adapter):
     kind = "file"
+    snapshot = True
 
     def __init__(self, source_name: str, options: dict[str, Any]):
         super().__init__(source_name, options)

@@ -2,8 +2,8 @@
 
 The demo generator (demo/dossiers.py) writes a few thousand rows row by row; a benchmark
 needs millions, so this one builds whole columns with numpy and writes them with pandas.
-Defects sit on even rows only; a duplicate copy takes the odd row right after its original, so
-it never straddles a chunk boundary of any even chunk size: small and large chunks see the same.
+Defects sit on even rows only; a duplicate copy takes a random odd row, before or after its
+original and mostly in another chunk, so the hub must find it across batch boundaries.
 """
 from __future__ import annotations
 
@@ -53,8 +53,9 @@ def generate(path: Path, rows: int, seed: int = 7, defect_share: float = 0.01,
         frame.loc[change, HEADER[7]] = STATUS["completed"]
         frame.loc[change, HEADER[6]] = frame.loc[change, HEADER[5]]
     defects = {}
-    victims = np.random.default_rng(base_seed if base_seed is not None else seed).permutation(
-        np.flatnonzero(np.arange(rows) % 2 == 0))[: int(rows * defect_share)]  # a copy goes to i + 1, never a victim
+    planted = np.random.default_rng(base_seed if base_seed is not None else seed)
+    victims = planted.permutation(np.flatnonzero(np.arange(rows) % 2 == 0))[: int(rows * defect_share)]
+    odd_rows = planted.permutation(np.flatnonzero(np.arange(rows) % 2 == 1))  # copies go there, never a victim
     for kind, chunk in zip(DEFECT_KINDS, np.array_split(victims, len(DEFECT_KINDS))):
         defects[kind] = len(chunk)
         if kind == "missing_code":
@@ -69,7 +70,7 @@ def generate(path: Path, rows: int, seed: int = 7, defect_share: float = 0.01,
             frame.loc[chunk, HEADER[5]] = "10/01/2024 08:00"
             frame.loc[chunk, HEADER[7]] = STATUS["completed"]
         elif kind == "duplicate":
-            frame.loc[chunk + 1] = frame.loc[chunk].to_numpy()  # the next row becomes a copy
+            frame.loc[odd_rows[: len(chunk)]] = frame.loc[chunk].to_numpy()
     frame.to_csv(path, index=False, encoding="utf-8")
     return {"rows": rows, "bytes": path.stat().st_size, "defects": defects,
             "quarantined": int(sum(defects.values()))}

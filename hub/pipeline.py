@@ -6,6 +6,7 @@ the source and the stage, so one line says where things went wrong.
 """
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from functools import cache
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from adapters import Adapter, Batch, Rejected, SourceError, get_adapter_class
 from hub.config import SourceConfig
@@ -23,6 +25,9 @@ from hub.prefetch import prefetch
 from schemas import Schema, get_schema, pii
 from schemas.mapping import CheckFailure, map_records
 from warehouse import audit, load
+
+
+log = logging.getLogger(__name__)
 
 
 class StageError(RuntimeError):
@@ -126,6 +131,44 @@ def _held_by_mapping(failures: list[CheckFailure], n: int, source: SourceConfig,
             f"(e.g. {example}); the source looks broken (changed columns or formats?)")
 
 
+def _protector(source: SourceConfig, schema: Schema) -> Callable[..., dict]:
+    """How a raw record is kept in quarantine: protected fields (a citizen ID) hashed and masked."""
+    columns = {v: k for k, v in source.fields.items()}
+
+    def protect(raw: dict, aligned: bool = True) -> dict:
+        if not schema.protected:
+            return raw
+        return pii.protect_raw(raw, columns, schema) if aligned else pii.protect_unaligned(raw)
+    return protect
+
+
+def _scrubbed(schema: Schema, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Reasons quote the bad value; a protected one is quoted masked."""
+    if schema.protected:
+        for q in rows:
+            q["reason"] = pii.scrub(q["reason"])
+    return rows
+
+
+def _repeats(source: SourceConfig, schema: Schema, batch: Batch, good: pd.DataFrame,
+             repeated: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Quarantine rows for keys an earlier batch of the same read loaded: duplicates in the source,
+    as the mapping finds them within a batch, whichever batch boundary falls between them."""
+    if not repeated:
+        return []
+    earlier, key = dict(repeated), list(schema.natural_key)
+    protect, rows = _protector(source, schema), []
+    for i in good.index:
+        position = batch.positions[i]
+        if position in earlier:
+            value = good.at[i, key[0]] if len(key) == 1 else tuple(good.loc[i, key])
+            rows.append({"position": position, "raw": protect(batch.records.iloc[i].to_dict()),
+                         "checks": ["unique_key:" + "+".join(key)],
+                         "reason": f"duplicate: {'+'.join(key)} {value!r} appears earlier in the source, "
+                                   f"at {earlier[position]}"})
+    return _scrubbed(schema, rows)
+
+
 @dataclass
 class Checked:
     """A batch after map and validate: what loads, what is quarantined, and why."""
@@ -168,18 +211,9 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
         stats, held = checked.statistics, checked.held
         failures += checked.failures
     seconds["validate"] = time.perf_counter() - clock
-    columns = {v: k for k, v in source.fields.items()}
-
-    def protect(raw: dict, aligned: bool = True) -> dict:
-        if not schema.protected:
-            return raw
-        return pii.protect_raw(raw, columns, schema) if aligned else pii.protect_unaligned(raw)
-
-    quarantined = _quarantine_rows(batch, failures, held, protect)
+    quarantined = _scrubbed(schema, _quarantine_rows(batch, failures, held, _protector(source, schema)))
     if schema.protected:  # reasons quote the bad value; a protected one is quoted masked
         held = held and pii.scrub(held)
-        for q in quarantined:
-            q["reason"] = pii.scrub(q["reason"])
     if held:
         good = mapped.frame.iloc[0:0]
     else:
@@ -189,8 +223,10 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
 
 
 def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: Batch,
-                  checked: Checked | BaseException, *, run_id: str, start: dict | None) -> BatchResult:
-    """Load one checked batch in one transaction, with its audit row and watermark."""
+                  checked: Checked | BaseException, *, run_id: str, start: dict | None,
+                  snapshot: bool = False) -> BatchResult:
+    """Load one checked batch in one transaction, with its audit row and watermark; in a
+    ``snapshot`` source (see :class:`adapters.Adapter`) a key read twice is a duplicate."""
     origin = batch.origin
     batch_id = audit.open_batch(engine, run_id=run_id, source=source.name, adapter=source.adapter,
                                 schema_name=schema.name, schema_version=schema.version,
@@ -203,13 +239,16 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
         good = checked.good
         clock = time.perf_counter()
         with engine.begin() as conn:
-            counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+            counts = {"inserted": 0, "updated": 0, "unchanged": 0, "repeated": []}
             if len(good):
                 counts = _stage(source.name, "load", batch_id, load.merge, conn, schema, source=source.name,
-                                batch_id=batch_id, frame=good,
-                                positions=[batch.positions[i] for i in good.index])
+                                batch_id=batch_id, frame=good, positions=[batch.positions[i] for i in good.index],
+                                read=(run_id, audit.same_read(conn, source=source.name, run_id=run_id,
+                                                              file=origin.get("file"), sha256=origin.get("sha256")))
+                                if snapshot else None)
+            quarantined = checked.quarantined + _repeats(source, schema, batch, good, counts.pop("repeated"))
             counts["quarantined"] = _stage(source.name, "quarantine", batch_id, load.quarantine, conn, schema,
-                                           source=source.name, batch_id=batch_id, rows=checked.quarantined)
+                                           source=source.name, batch_id=batch_id, rows=quarantined)
             counts["read"] = read
             status = "held" if checked.held else "succeeded"
             audit.close_batch(conn, batch_id, status=status, counts=counts,
@@ -288,7 +327,8 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
                     yield batch, exc
 
         for batch, checked in prefetch(checked_batches()):
-            done = process_batch(engine, source, schema, batch, checked, run_id=run_id, start=start)
+            done = process_batch(engine, source, schema, batch, checked, run_id=run_id, start=start,
+                                 snapshot=adapter.snapshot)
             result.batches.append(done)
             start = batch.position
             if on_batch:
@@ -300,6 +340,11 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
         error = StageError(source.name, "extract", exc, batch_id)
         audit.fail_batch(engine, batch_id, str(error))
         raise error from exc
+    finally:
+        try:
+            load.forget_run(engine, run_id)
+        except SQLAlchemyError as exc:  # harmless leftovers under a run id never used again
+            log.warning("source %r: could not clear the run's noted keys: %s", source.name, type(exc).__name__)
     if not result.batches:
         batch_id = audit.open_batch(engine, **base, file=origin.get("file"), file_sha256=origin.get("sha256"),
                                     position_start=start, position_end=start)

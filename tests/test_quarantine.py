@@ -42,3 +42,24 @@ def test_quarantine_keeps_the_raw_record_as_the_department_sent_it(quarantined):
     assert status["raw_record"]["Trạng thái"] in status["reason"]
     wrong = next(q for q in quarantined if q["failed_checks"] == ["field_count"])
     assert len(wrong["raw_record"]["fields"]) == 10
+
+
+def test_a_duplicate_in_a_later_batch_is_quarantined_as_one_in_the_same_batch(engine, make_source, demo_source,
+                                                                              manifest):
+    """Every planted duplicate lies more than 100 lines after its original: with batches of 100,
+    each is found across a batch boundary, and the counts are those of one large batch."""
+    source = make_source(demo_source.options["path"], chunk_size=100)
+    expected = manifest["expected"]
+    result = run_source(source, engine)
+    assert result.totals == {"read": expected["read"], "inserted": expected["inserted"], "updated": 0,
+                             "unchanged": 0, "quarantined": expected["quarantined"]}
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT raw_record, reason FROM quarantine.dossier "
+                                 "WHERE 'unique_key:dossier_code' = ANY(failed_checks)")).mappings().all()
+    assert sorted(r["raw_record"]["Mã hồ sơ"] for r in rows) == sorted(manifest["defects"]["duplicate"])
+    for r in rows:
+        assert r["reason"].startswith(f"duplicate: dossier_code {r['raw_record']['Mã hồ sơ']!r} appears earlier "
+                                      "in the source, at dossiers.csv:")
+    again = run_source(source, engine, full_refresh=True)  # a second read of the file repeats nothing
+    assert again.totals == {"read": expected["read"], "inserted": 0, "updated": 0,
+                            "unchanged": expected["inserted"], "quarantined": expected["quarantined"]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from warehouse.tables import batch, watermark
@@ -32,6 +32,16 @@ def fail_batch(engine: Engine, batch_id: int, error: str, rows_read: int = 0) ->
         conn.execute(update(batch).where(batch.c.batch_id == batch_id).values(
             status="failed", ended_at=func.now(), error=error[:4000], rows_read=rows_read,
             rows_inserted=0, rows_updated=0, rows_unchanged=0, rows_quarantined=0))
+
+
+def same_read(conn: Connection, *, source: str, run_id: str, file: str | None, sha256: str | None) -> list[int]:
+    """The batches whose rows a key repeated in this batch would repeat: this run's, and those that
+    read the same file with the same content (a run resumed, or the file read again in full)."""
+    read = batch.c.run_id == run_id
+    if file and sha256:
+        read = or_(read, and_(batch.c.file == file, batch.c.file_sha256 == sha256))
+    return list(conn.execute(select(batch.c.batch_id).where(batch.c.source == source, read,
+                                                            batch.c.status.in_(["succeeded", "held"]))).scalars())
 
 
 def get_watermark(engine: Engine, source: str) -> dict[str, Any] | None:

@@ -15,13 +15,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
-from sqlalchemy import (Column, Connection, MetaData, Table, Text, and_, cast, exists, func, insert, literal,
-                        literal_column, select, update)
+from sqlalchemy import (Column, Connection, Engine, MetaData, Table, Text, and_, cast, delete, exists, false, func,
+                        insert, literal, literal_column, or_, select, update)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from schemas import Schema
 from schemas import pii
-from warehouse.tables import schema_tables, stored_names
+from warehouse.tables import run_key, schema_tables, stored_names
 
 
 def _csv_bytes(frame: pd.DataFrame) -> pa.Buffer:
@@ -55,7 +55,7 @@ def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> T
 
 
 def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame: pd.DataFrame,
-          positions: list[str]) -> dict[str, int]:
+          positions: list[str], read: tuple[str, list[int]] | None = None) -> dict[str, Any]:
     """Insert the keys core doesn't have and update the rows whose hash changed, in one statement.
 
     The staged rows are hashed and matched to core once (a materialised CTE); an update and an
@@ -68,6 +68,12 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
     The match probes core's key index per staged row: a batch is a bounded slice and core grows
     without bound, yet with core's statistics stale after each batch the planner hashes the
     whole of core each time (each batch slower than the last, a backfill quadratic).
+
+    With ``read`` (the run id, and the batches of this read: this run's, or earlier reads of the
+    same file, as after a resume), a key already read is a duplicate in the source, as one within
+    a batch is, not an update, wherever a batch boundary fell between the two: a key the read wrote
+    carries one of its batch ids; one it left unchanged is noted in ``staging.run_key``. Such rows
+    are left out and returned as ``repeated`` (position, earlier position) for quarantine.
     """
     core, staging, _ = schema_tables(schema)
     columns = stored_names(schema)
@@ -83,20 +89,43 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
     conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")  # the matched batch stays in memory, not a temp file
     row_hash = func.md5(cast(func.row(*(stage.c[c] for c in columns)), Text))
     matched = stage.outerjoin(core, and_(*(core.c[k] == stage.c[k] for k in schema.stored_key)))
-    s = select(*stage.c, row_hash.label("row_hash"), core.c.row_hash.label("stored_hash")) \
+    key_text = cast(func.row(*(stage.c[k] for k in schema.stored_key)), Text)
+    run_id, batches = read or ("", [])
+    seen = run_key.alias("seen")
+    matched = matched.outerjoin(seen, and_(seen.c.run_id == run_id, seen.c.key == key_text, literal(bool(read))))
+    wrote = and_(core.c.batch_id.in_(batches), core.c.source_position != stage.c.source_position) \
+        if batches else false()
+    repeat = or_(seen.c.key.is_not(None), func.coalesce(wrote, False))
+    s = select(*stage.c, row_hash.label("row_hash"), core.c.row_hash.label("stored_hash"), repeat.label("repeat"),
+               key_text.label("run_key"), func.coalesce(seen.c.source_position, core.c.source_position)
+               .label("stored_position")) \
         .select_from(matched).cte("s").prefix_with("MATERIALIZED")
     lineage = {"source": literal(source), "batch_id": literal(batch_id), "source_position": s.c.source_position,
                "row_hash": s.c.row_hash, "loaded_at": func.now(), "schema_version": literal(schema.version)}
     changed = update(core).where(*(core.c[k] == s.c[k] for k in schema.stored_key), s.c.stored_hash.is_not(None),
-                                 s.c.stored_hash != s.c.row_hash) \
+                                 s.c.stored_hash != s.c.row_hash, s.c.repeat.is_(False)) \
         .values({**{c: s.c[c] for c in columns if c not in schema.stored_key}, **lineage}) \
         .returning(literal_column("1")).cte("updated")
     new = select(*(s.c[c] for c in columns), *(v.label(k) for k, v in lineage.items())) \
         .where(s.c.stored_hash.is_(None))
     added = insert(core).from_select(columns + list(lineage), new).returning(literal_column("1")).cte("inserted")
-    inserted, updated = conn.execute(select(select(func.count()).select_from(added).scalar_subquery(),
-                                            select(func.count()).select_from(changed).scalar_subquery())).one()
-    return {"inserted": inserted, "updated": updated, "unchanged": len(frame) - inserted - updated}
+    noted = insert(run_key).from_select(["run_id", "key", "source_position"], select(
+        literal(run_id), s.c.run_key, s.c.source_position).where(s.c.stored_hash == s.c.row_hash, s.c.repeat.is_(False),
+                                                                   literal(bool(read)))) \
+        .returning(literal_column("1")).cte("noted")
+    repeated = select(func.json_agg(func.json_build_array(s.c.source_position, s.c.stored_position))) \
+        .where(s.c.repeat).scalar_subquery()
+    inserted, updated, _, repeats = conn.execute(select(*(select(func.count()).select_from(t).scalar_subquery()
+                                                          for t in (added, changed, noted)), repeated)).one()
+    repeats = [tuple(r) for r in repeats or []]
+    return {"inserted": inserted, "updated": updated, "unchanged": len(frame) - inserted - updated - len(repeats),
+            "repeated": repeats}
+
+
+def forget_run(engine: Engine, run_id: str) -> None:
+    """Drop what a finished run noted in ``staging.run_key``."""
+    with engine.begin() as conn:
+        conn.execute(delete(run_key).where(run_key.c.run_id == run_id))
 
 
 def raw_hash(raw: dict[str, Any]) -> str:

@@ -160,6 +160,15 @@ catalogue_push = Table(
     schema="audit",
 )
 
+run_key = Table(
+    "run_key", metadata,
+    Column("run_id", String(36), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("source_position", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "key", name="run_key_pkey"),
+    schema="staging", prefixes=["UNLOGGED"],
+)
+
 SQL_TYPES = {"string": Text, "timestamp": lambda: DateTime(timezone=True), "date": Date,
              "integer": BigInteger, "decimal": Numeric, "boolean": Boolean}
 
