@@ -81,12 +81,14 @@ def protect_raw(raw: dict, columns: dict[str, str], schema: Schema) -> dict:
     return out
 
 
-LONG_DIGITS = re.compile(r"\d{9,}")
+LONG_DIGITS = re.compile(r"\d(?:[ .\-]?\d){8,}")
+"""Nine or more digits, alone or grouped by spaces, dots or dashes ('001 099 012 345'): an ID as
+people type it. Shorter numbers (amounts, dates, unit codes) stay readable."""
 
 
 def scrub(text: str) -> str:
     """Mask every long digit run: for text (a reason, an unaligned record) that may quote an ID."""
-    return LONG_DIGITS.sub(lambda m: masked(pd.Series([m.group()]))[0], text)
+    return LONG_DIGITS.sub(lambda m: masked(pd.Series([re.sub(r"\D", "", m.group())]))[0], text)
 
 
 def protect_unaligned(raw: dict) -> dict:

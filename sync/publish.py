@@ -110,7 +110,9 @@ def push(engine: Engine, catalogue: str, *, target: str, url: str, token_env: st
         body = delta(conn, catalogue, acked)
     if acked == body["to_version"]:
         return {"status": "current", "version": acked}
-    headers = {"Authorization": f"Bearer {os.environ[token_env]}"} if token_env and os.environ.get(token_env) else {}
+    if token_env and not os.environ.get(token_env):
+        raise PublishError(f"the push to {target} needs a token in ${token_env}, which is not set")
+    headers = {"Authorization": f"Bearer {os.environ[token_env]}"} if token_env else {}
     try:
         response = requests.post(url, json=body, headers=headers, timeout=timeout)
         status = "acknowledged" if response.ok else "refused"

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import text
 
-from sync.publish import delta, publish, push, snapshot
+from sync.publish import PublishError, delta, publish, push, snapshot
 from sync.reconcile import reconcile
 
 
@@ -92,3 +92,12 @@ def test_drift_between_a_levels_copy_and_the_version_it_claims(engine):
     findings = reconcile(engine, check="catalogues").findings
     assert sorted(f.subject for f in findings) == ["changed:disability_severe", "extra:war_invalid", "missing:orphan"]
     assert all(f.unit == "xa_07210" and f.period == f"benefit_type v{version}" for f in findings)
+
+
+def test_a_push_whose_token_is_not_set_is_refused_not_sent_bare(engine, level_system, monkeypatch):
+    url, received = level_system
+    monkeypatch.delenv("LEVEL_TOKEN", raising=False)
+    publish(engine, ["document_type"])
+    with pytest.raises(PublishError, match=r"needs a token in \$LEVEL_TOKEN, which is not set"):
+        push(engine, "document_type", target="huyen_hiep_hoa", url=url, token_env="LEVEL_TOKEN")
+    assert received == []

@@ -188,3 +188,11 @@ def test_a_missing_connection_names_the_variable_not_a_value(engine):
         run_source(sql_source(connection="nowhere"), engine)
     with pytest.raises(StageError, match="either options.table or options.query"):
         run_source(sql_source(url="sqlite://", query="SELECT 1"), engine)
+
+
+def test_a_password_in_the_registrys_url_is_refused_and_not_repeated(engine):
+    source = sql_source(url="postgresql://dkkd:Hunter2pw@db.so-khdt.local/dkkd")
+    with pytest.raises(StageError) as raised:
+        run_source(source, engine)
+    assert "options.url carries a password: name it in url_env or an Airflow connection" in str(raised.value)
+    assert "Hunter2pw" not in str(raised.value)
