@@ -111,3 +111,17 @@ def test_the_warehouse_holds_no_raw_citizen_id(engine, make_source, tmp_path, mo
     assert good not in everything and bad not in everything
     assert masked == ["024*******67"]
     assert len(hashes) == 1 and len(hashes[0]) == 64  # the same person in two communes: one hash
+
+
+def test_a_file_loaded_again_after_an_optional_field_was_added_changes_nothing(engine, schema_copy, make_source,
+                                                                               tmp_path):
+    header, rows = demo_rows()
+    source = make_source(write_csv(tmp_path / "p.csv", header, rows[:40]))
+    assert run_source(source, engine).totals["inserted"] == 40
+    path = schema_copy / "dossier.yaml"
+    _edit(path, 'version: "1.0"', 'version: "1.1"')
+    path.write_text(path.read_text(encoding="utf-8") + "  - name: applicant_phone\n    type: string\n",
+                    encoding="utf-8")
+    assert "added core.dossier.applicant_phone" in upgrade(engine)
+    again = run_source(source, engine, full_refresh=True)
+    assert again.totals == {"read": 40, "inserted": 0, "updated": 0, "unchanged": 40, "quarantined": 0}

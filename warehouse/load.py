@@ -54,6 +54,26 @@ def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> T
     return Table(name, MetaData(), *(Column(c.name, c.type) for c in staging.columns))
 
 
+def pin_row_text(conn: Connection) -> None:
+    """A row's text depends on the session's TimeZone and DateStyle: pin both so hashes are stable."""
+    conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
+    conn.exec_driver_sql("SET LOCAL DateStyle = 'ISO, YMD'")
+
+
+def row_hash_of(table: Table, columns: list[str]):
+    """The row hash, computed by PostgreSQL from the business columns' text (in the session
+    :func:`pin_row_text` pinned)."""
+    return func.md5(cast(func.row(*(table.c[c] for c in columns)), Text))
+
+
+def rehash(conn: Connection, schema: Schema) -> int:
+    """Recompute core's row hashes after a column was added: a new empty column changes every
+    row's text, and the same file loaded again must still change nothing."""
+    core = schema_tables(schema)[0]
+    pin_row_text(conn)
+    return conn.execute(update(core).values(row_hash=row_hash_of(core, stored_names(schema)))).rowcount
+
+
 def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame: pd.DataFrame,
           positions: list[str], read: tuple[str, list[int]] | None = None) -> dict[str, Any]:
     """Insert the keys core doesn't have and update the rows whose hash changed, in one statement.
@@ -78,16 +98,13 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
     core, staging, _ = schema_tables(schema)
     columns = stored_names(schema)
     staged = pii.protect(frame[schema.field_names], schema)[columns].assign(source_position=positions)
-    # Row text depends on the session's TimeZone and DateStyle: pin both so hashes are stable;
-    # the COPY below also reads its naive timestamps as UTC.
-    conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
-    conn.exec_driver_sql("SET LOCAL DateStyle = 'ISO, YMD'")
+    pin_row_text(conn)  # the COPY below also reads its naive timestamps as UTC
     stage = _copy_into_stage(conn, staging, staged)
     conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(core.fullname))))
     conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
     conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
     conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")  # the matched batch stays in memory, not a temp file
-    row_hash = func.md5(cast(func.row(*(stage.c[c] for c in columns)), Text))
+    row_hash = row_hash_of(stage, columns)
     matched = stage.outerjoin(core, and_(*(core.c[k] == stage.c[k] for k in schema.stored_key)))
     key_text = cast(func.row(*(stage.c[k] for k in schema.stored_key)), Text)
     run_id, batches = read or ("", [])

@@ -19,6 +19,7 @@ from sqlalchemy.schema import CreateSchema
 from sqlalchemy.dialects.postgresql import insert
 
 from schemas import all_schemas
+from warehouse.load import rehash
 from warehouse.tables import derived_metadata, schema_version
 
 DERIVED_SCHEMAS = {"core", "staging", "quarantine"}
@@ -58,7 +59,7 @@ def sync_derived_tables(conn: Connection) -> list[str]:
     ctx = MigrationContext.configure(conn, opts={"include_schemas": True, "include_name": _in_derived,
                                                  "compare_type": True})
     ops = Operations(ctx)
-    done, refused = [], []
+    done, refused, widened = [], [], set()
     for diff in _flatten(compare_metadata(ctx, md)):
         kind = diff[0]
         if kind == "add_table":
@@ -68,6 +69,8 @@ def sync_derived_tables(conn: Connection) -> list[str]:
             _, schema, table, column = diff
             ops.add_column(table, column.copy(), schema=schema)
             done.append(f"added {schema}.{table}.{column.name}")
+            if schema == "core":
+                widened.add(table)
         elif kind == "add_index":
             diff[1].create(conn)
             done.append(f"created index {diff[1].name}")
@@ -78,6 +81,9 @@ def sync_derived_tables(conn: Connection) -> list[str]:
     if refused:
         raise MigrationError("schema files changed incompatibly with the warehouse (a major version "
                              "needs a written Alembic revision): " + "; ".join(refused))
+    for s in all_schemas():
+        if s.name in widened:
+            rehash(conn, s)
     return done
 
 
