@@ -47,7 +47,8 @@ base64 (``edxml_attachment``), a header element over 64 KiB (``edxml_limits``), 
 elements a row can't do without (``edxml_required``; document: ``DocumentId``,
 ``From/OrganId``, ``Code/CodeNumber``, ``Subject``, ``PromulgationDate``, ``TypeName``;
 status: ``From/OrganId``, ``ResponseFor/DocumentId``, ``StatusCode``). Its file name, size,
-sha256 and first 500 characters go to quarantine and the next message goes on. A status
+sha256 and text (whole up to 1 MiB, else the first 500 characters) go to quarantine and the next
+message goes on. A status
 message is quarantined by the ``trace`` source, anything else (what can't be read at all
 included) by the ``document`` source, so each lands there once. Elements present but empty pass on and fail the schema's checks field
 by field. :func:`read_message` takes any seekable binary stream, so messages fetched from an
@@ -102,6 +103,9 @@ EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 BLOCK = 1 << 20
 HEAD_CHARS = 500
+WHOLE_MAX = 1 << 20
+"""A rejected message up to this size is kept whole in quarantine (its text); a larger one keeps
+its first characters, its size and sha256, so the file can still be matched if the sender resends."""
 MAX_TEXT = 64 * 1024  # a header element longer than this is not a header element
 
 DOCUMENT_COLUMNS = ["document_id", "organ_id", "organ_name", "code_number", "code_notation", "document_type",
@@ -547,6 +551,10 @@ class EdxmlFolder(Adapter):
             if not mine:
                 return message, [], []
             raw = {"file": name, "bytes": message.size, "sha256": message.sha256, "text": message.head}
+            if message.size <= WHOLE_MAX:  # jsonb holds text, not bytes: undecodable bytes and NULs replaced
+                raw["text"] = path.read_bytes().decode("utf-8", "replace").replace("\x00", "\ufffd")
+            else:
+                raw["truncated"] = True
             return message, [], [Rejected(f"{name}#message", raw, error.reason, error.check)]
         if self.record == "document":
             records = [("doc", document_record(message))] if message.kind == "document" else []
