@@ -18,49 +18,29 @@ ON_ANY_LOAD = functools.reduce(operator.or_, TABLES) if TABLES else None
 """Runs once some source has loaded into any core table (an empty registry: on demand only)."""
 
 
-@dag(dag_id="quality_report", schedule=ON_ANY_LOAD, start_date=START, catchup=False, max_active_runs=1,
-     default_args=default_args(), tags=["quality", "report", "audit"],
-     doc_md="Rebuilds the auditors' report (counts, quarantine reasons, lineage) after any load into a "
-            "`core` table. The report carries no raw citizen ID and no secret.")
-def quality_report():
-    @task
-    def build() -> str:
-        from orchestration.run import quality_report as build_report
+def downstream_dag(dag_id: str, task_id: str, job: str, schedule, tags: list[str], doc_md: str):
+    """A DAG of one task that calls ``orchestration.run.<job>`` with the warehouse connection."""
+    @dag(dag_id=dag_id, schedule=schedule, start_date=START, catchup=False, max_active_runs=1,
+         default_args=default_args(), tags=tags, doc_md=doc_md)
+    def pipeline():
+        @task(task_id=task_id)
+        def body():
+            from orchestration import run
 
-        return build_report(warehouse_url())
+            return getattr(run, job)(warehouse_url())
 
-    build()
+        body()
 
-
-@dag(dag_id="reconciliation", schedule=ON_ANY_LOAD, start_date=START, catchup=False, max_active_runs=1,
-     default_args=default_args(), tags=["sync", "reconcile"],
-     doc_md="Runs every reconciliation check between the levels (upward sums, across documents and "
-            "beneficiaries, catalogue drift) after any load into a `core` table; findings are kept "
-            "once in `audit.reconciliation`, and those that went away are marked resolved.")
-def reconciliation():
-    @task
-    def reconcile() -> dict:
-        from orchestration.run import reconciliation as run
-
-        return run(warehouse_url())
-
-    reconcile()
+    return pipeline()
 
 
-@dag(dag_id="refdata_sync", schedule="@weekly", start_date=START, catchup=False, max_active_runs=1,
-     default_args=default_args(), tags=["refdata"],
-     doc_md="Refreshes the administrative units (legacy and 2025), their crosswalk and the code lists "
-            "of the provinces in `HUB_PROVINCE`. A change closes and reopens a unit, never overwrites it.")
-def refdata_sync():
-    @task
-    def sync() -> dict:
-        from orchestration.run import refdata_sync as run
-
-        return run(warehouse_url())
-
-    sync()
-
-
-quality_report()
-reconciliation()
-refdata_sync()
+downstream_dag("quality_report", "build", "quality_report", ON_ANY_LOAD, ["quality", "report", "audit"],
+               "Rebuilds the auditors' report (counts, quarantine reasons, lineage) after any load into a "
+               "`core` table. The report carries no raw citizen ID and no secret.")
+downstream_dag("reconciliation", "reconcile", "reconciliation", ON_ANY_LOAD, ["sync", "reconcile"],
+               "Runs every reconciliation check between the levels (upward sums, across documents and "
+               "beneficiaries, catalogue drift) after any load into a `core` table; findings are kept "
+               "once in `audit.reconciliation`, and those that went away are marked resolved.")
+downstream_dag("refdata_sync", "sync", "refdata_sync", "@weekly", ["refdata"],
+               "Refreshes the administrative units (legacy and 2025), their crosswalk and the code lists "
+               "of the provinces in `HUB_PROVINCE`. A change closes and reopens a unit, never overwrites it.")

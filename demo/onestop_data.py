@@ -27,6 +27,10 @@ DEFECTS = {  # kind -> the check that quarantines it
 }
 
 
+def iso(t: datetime | None) -> str | None:
+    return t.isoformat(timespec="seconds") if t else None
+
+
 def _dossier(i: int, rnd: random.Random, geo: Geography) -> dict:
     received = START + timedelta(minutes=rnd.randrange(0, 60 * 24 * DAYS))
     unit = rnd.choice(geo.legacy_communes if received < REFORM else geo.bac_giang_2025)
@@ -35,7 +39,6 @@ def _dossier(i: int, rnd: random.Random, geo: Geography) -> dict:
     completed = None
     if status == "completed":
         completed = received + timedelta(days=rnd.randint(0, 12), hours=rnd.randint(0, 8))
-    iso = lambda t: t.isoformat(timespec="seconds") if t else None  # noqa: E731
     return {"ma_ho_so": f"G24.{received:%y%m%d}.{i:06d}", "ma_tthc": rnd.choice(PROCEDURES),
             "co_quan_tiep_nhan": f"Bộ phận một cửa {geo.names[(unit, 'legacy' if received < REFORM else '2025')]}",
             "don_vi": {"ma_dvhc": unit}, "ngay_tiep_nhan": iso(received), "ngay_hen_tra": iso(due),

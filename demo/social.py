@@ -77,6 +77,14 @@ def row(p: dict, commune: str, month: date, level: str) -> list:
             "Xã" if level == "commune" else "Tỉnh"]
 
 
+def csv_text(header: list[str], rows: list[list]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
 def write(path: Path, rows: list[list], fmt: str) -> dict:
     """One list as its office writes it; returns the source options that read it."""
     if fmt == "xlsx":
@@ -88,11 +96,7 @@ def write(path: Path, rows: list[list], fmt: str) -> dict:
             sheet.append(r)
         book.save(path)
         return {"format": "xlsx"}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADER)
-    writer.writerows(rows)
-    text = buffer.getvalue()
+    text = csv_text(HEADER, rows)
     if fmt == "nfd":  # typed on a Mac: every accented letter decomposed
         path.write_bytes(unicodedata.normalize("NFD", text).encode("utf-8"))
         return {"encoding": "utf-8"}

@@ -6,6 +6,7 @@ never records, never a URL or a credential. Everything heavy is imported when a 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -91,9 +92,7 @@ def reconciliation(warehouse_url: str | None = None) -> dict[str, Any]:
     from sync.reconcile import reconcile
 
     result = reconcile(warehouse(warehouse_url))
-    by_check: dict[str, int] = {}
-    for f in result.findings:
-        by_check[f.check] = by_check.get(f.check, 0) + 1
+    by_check = dict(Counter(f.check for f in result.findings))
     return {"reconcile_run_id": result.run_id, "findings": len(result.findings),
             "resolved": result.resolved, "by_check": by_check}
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
-import io
 import itertools
 import json
 import os
 import shutil
 import tempfile
-import unicodedata
 from pathlib import Path
 
 import pytest
@@ -23,6 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from adapters.vietnamese_text import cp1258_text
+from demo.social import csv_text
 from hub.config import REPO_ROOT, SourceConfig, load_sources
 from refdata.sync import sync
 from warehouse.connect import embedded_url, get_engine
@@ -114,11 +113,7 @@ def demo_rows() -> tuple[list[str], list[list[str]]]:
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> Path:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    text = buffer.getvalue()
+    text = csv_text(header, rows)
     path.write_bytes((cp1258_text(text) if encoding == "cp1258" else text).encode(encoding))
     return path
 
