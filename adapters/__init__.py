@@ -7,6 +7,8 @@ of a source in ``sources.yaml`` through :data:`REGISTRY`; no code is written per
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from typing import Any, ClassVar, NamedTuple
 import pandas as pd
 
 
-class SourceError(Exception):
+class SourceError(HubError):
     """A source that can't be read at all (missing, undecodable, wrong shape, empty).
 
     Raised before any of its records reach the warehouse, so the batch fails whole.

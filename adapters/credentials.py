@@ -6,6 +6,8 @@ way Airflow's secrets backends hand it to tasks, so the adapters do not import A
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 import json
 import os
 import re
@@ -15,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 SECRET_PARAM = re.compile(r"token|secret|password|passwd|pwd|key|signature|sig|auth", re.I)
 
 
-class CredentialError(ValueError):
+class CredentialError(HubError, ValueError):
     """A credential that is not where the source says it is (the message names where, never what)."""
 
 

@@ -20,8 +20,8 @@ COLUMNS = ["dossier_code", "procedure_code", "receiving_agency", "admin_unit_cod
 
 
 def hub_case(url: str, path: str, chunk_size: int, full_refresh: bool) -> dict:
-    from hub.config import REPO_ROOT, load_sources
-    from hub.pipeline import prepare_warehouse, run_source
+    from pipeline.config import REPO_ROOT, load_sources
+    from pipeline.run import prepare_warehouse, run_source
     from warehouse.connect import get_engine
 
     engine = get_engine(url)

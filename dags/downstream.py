@@ -10,7 +10,7 @@ import operator
 from airflow.sdk import dag, task
 from hub_common import START, core_asset, default_args, warehouse_url
 
-from hub.config import load_sources
+from pipeline.config import load_sources
 from orchestration.assets import core_schemas
 
 TABLES = [core_asset(name) for name in core_schemas(load_sources().values())]

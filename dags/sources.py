@@ -13,7 +13,7 @@ from __future__ import annotations
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 from hub_common import START, core_asset, default_args, warehouse_url
 
-from hub.config import SourceConfig, load_sources
+from pipeline.config import SourceConfig, load_sources
 
 
 def timetable(source: SourceConfig):

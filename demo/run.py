@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 
 from demo import province
 from demo.onestop_server import OneStopServer
-from hub.config import load_sources
-from hub.pipeline import RunResult, StageError, run_source
+from pipeline.config import load_sources
+from pipeline.run import RunResult, StageError, run_source
 from sync.publish import publish
 from sync.reconcile import Reconciliation, reconcile
 

@@ -35,7 +35,7 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def _engine():
-    from hub.pipeline import prepare_warehouse
+    from pipeline.run import prepare_warehouse
     from warehouse.connect import get_engine
 
     engine = get_engine()
@@ -45,8 +45,8 @@ def _engine():
 
 def _known_errors():
     from adapters import SourceError
-    from hub.config import ConfigError
-    from hub.pipeline import StageError
+    from pipeline.config import ConfigError
+    from pipeline.run import StageError
     from schemas import SchemaError
     from warehouse.connect import WarehouseError
     from warehouse.migrate import MigrationError
@@ -64,8 +64,8 @@ def run(
 
     Example: hub run bacgiang_dossiers_export
     """
-    from hub.config import load_sources
-    from hub.pipeline import run_source
+    from pipeline.config import load_sources
+    from pipeline.run import run_source
 
     if bool(source) == all_sources:
         fail("name one SOURCE or pass --all", 2)
@@ -81,7 +81,7 @@ def run(
     failed = held = 0
     for src in chosen:
         try:
-            from hub.pipeline import make_adapter
+            from pipeline.run import make_adapter
 
             total = make_adapter(src).estimated_records() if src.adapter == "file" else None
         except errors:
@@ -319,8 +319,8 @@ def validate(
     """
     import dataclasses
 
-    from hub.config import SourceConfig, get_source
-    from hub.pipeline import dry_run
+    from pipeline.config import SourceConfig, get_source
+    from pipeline.run import dry_run
 
     try:
         base = get_source(source) if source else SourceConfig(name="dry_run", adapter="file", schema=schema)
@@ -491,7 +491,7 @@ def airflow_pools() -> None:
 
     Example: hub airflow pools > .hub/airflow/pools.json && airflow pools import .hub/airflow/pools.json
     """
-    from hub.config import ConfigError
+    from pipeline.config import ConfigError
     from orchestration.pools import pools_json
 
     try:

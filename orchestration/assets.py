@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hub.config import SourceConfig
+from pipeline.config import SourceConfig
 
 
 def core_table_uri(schema_name: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from hub.config import ConfigError, SourceConfig, load_sources
+from pipeline.config import ConfigError, SourceConfig, load_sources
 
 
 def pools(sources: Iterable[SourceConfig]) -> dict[str, dict]:

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 def warehouse(url: str | None = None):
     """The warehouse engine, migrated and with its reference data; ``url`` comes from an Airflow
     connection when the deployment defines one, else ``HUB_WAREHOUSE_URL`` or the embedded server."""
-    from hub.pipeline import prepare_warehouse
+    from pipeline.run import prepare_warehouse
     from warehouse.connect import get_engine, postgres_url
 
     engine = get_engine(postgres_url(url, "the warehouse connection") if url else None)
@@ -53,8 +53,8 @@ def load_source(name: str, *, interval: tuple[datetime | None, datetime | None] 
     or a backfill of an interval already loaded reads nothing new and changes nothing, and each
     attempt leaves its rows in ``audit.batch`` under the returned ``audit_run_id``.
     """
-    from hub.config import get_source
-    from hub.pipeline import run_source
+    from pipeline.config import get_source
+    from pipeline.run import run_source
 
     source = get_source(name)
     engine = warehouse(warehouse_url)

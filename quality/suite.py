@@ -8,6 +8,8 @@ catalogues loaded for the run.
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 from datetime import datetime, timezone
 
 import great_expectations as gx
@@ -18,7 +20,7 @@ from quality.context import gx_context
 from schemas import Schema
 
 
-class SuiteError(ValueError):
+class SuiteError(HubError, ValueError):
     """The suite can't be built (a code list the schema names is not in ref.code_list)."""
 
 

@@ -6,6 +6,8 @@ schema is written by hand anywhere else, so adding an optional field is an edit 
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 from dataclasses import dataclass, field
 import os
 from functools import cache
@@ -23,7 +25,7 @@ FIELD_TYPES = {"string", "timestamp", "date", "integer", "decimal", "boolean"}
 FORMATS = {"cccd", "vn_tax_code", "name"}
 
 
-class SchemaError(ValueError):
+class SchemaError(HubError, ValueError):
     """A schema file that does not describe a usable contract."""
 
 

@@ -8,6 +8,8 @@ named, never silently becomes empty.
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ import pyarrow.compute as pc
 from schemas import Schema
 
 
-class MappingError(ValueError):
+class MappingError(HubError, ValueError):
     """The batch as a whole does not fit the schema (columns missing)."""
 
 

@@ -8,6 +8,8 @@ a real deployment sets the variable from its secrets store.
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 import hashlib
 import hmac
 import os
@@ -21,7 +23,7 @@ import pandas as pd
 from schemas import Schema
 
 
-class PiiKeyError(RuntimeError):
+class PiiKeyError(HubError, RuntimeError):
     """No key to protect personal data with."""
 
 

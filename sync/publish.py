@@ -10,6 +10,8 @@ adapter into ``core.catalogue_entry``) with the version it claims to hold.
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 import hashlib
 import json
 import os
@@ -24,7 +26,7 @@ from warehouse.tables import admin_unit, catalogue_push, catalogue_version, code
 ADMIN_UNITS = "admin_unit"
 
 
-class PublishError(RuntimeError):
+class PublishError(HubError, RuntimeError):
     """A catalogue or version that does not exist, or a push the target refused."""
 
 

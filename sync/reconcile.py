@@ -5,6 +5,8 @@ a re-run leaves one copy of each finding, and a finding that went away is marked
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -33,7 +35,7 @@ class Reconciliation:
     resolved: int = 0
 
 
-class ReconcileError(ValueError):
+class ReconcileError(HubError, ValueError):
     """An unknown check or geography."""
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.vietnamese_text import cp1258_text
 from demo.social import csv_text
-from hub.config import REPO_ROOT, SourceConfig, load_sources
+from pipeline.config import REPO_ROOT, SourceConfig, load_sources
 from refdata.sync import sync
 from warehouse.connect import embedded_url, get_engine
 from warehouse.migrate import upgrade

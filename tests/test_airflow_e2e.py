@@ -8,8 +8,8 @@ import yaml
 from sqlalchemy import text
 
 from conftest import scalar
-from hub.config import REPO_ROOT, get_source
-from hub.pipeline import run_source
+from pipeline.config import REPO_ROOT, get_source
+from pipeline.run import run_source
 
 DAGS = REPO_ROOT / "dags"
 SOURCE = "bacgiang_dossiers_export"

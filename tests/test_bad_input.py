@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import demo_rows, scalar, write_csv
-from hub.pipeline import StageError, run_source
+from pipeline.run import StageError, run_source
 
 
 def failed_audit(engine) -> tuple[str, str]:

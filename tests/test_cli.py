@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from hub.cli import app
-from hub.config import REPO_ROOT
+from pipeline.config import REPO_ROOT
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from hub.cli import app
-from hub.config import REPO_ROOT
+from pipeline.config import REPO_ROOT
 
 COMPOSE_TEXT = (REPO_ROOT / "docker-compose.yml").read_text(encoding="utf-8")
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)  # PyYAML resolves the << merge keys as Compose does

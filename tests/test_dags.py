@@ -11,7 +11,7 @@ import sys
 
 import yaml
 
-from hub.config import REPO_ROOT, load_sources
+from pipeline.config import REPO_ROOT, load_sources
 from orchestration.pools import pools
 
 PARSE = r"""

@@ -18,8 +18,8 @@ from sqlalchemy import text
 
 from adapters.edxml import DOCUMENT_COLUMNS, EDXML_NS, TRACE_COLUMNS, EdxmlFolder, read_message
 from conftest import fresh_database, scalar
-from hub.config import REPO_ROOT, load_sources
-from hub.pipeline import StageError, run_source
+from pipeline.config import REPO_ROOT, load_sources
+from pipeline.run import StageError, run_source
 from schemas import get_schema
 
 SAMPLES = REPO_ROOT.parent / "shared" / "samples" / "edxml"

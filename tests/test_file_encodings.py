@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 import adapters.vietnamese_text as vt
 from conftest import cp1258_text, demo_rows, scalar, write_csv
-from hub.pipeline import StageError, run_source
+from pipeline.run import StageError, run_source
 
 def agencies(engine) -> set[str]:
     with engine.connect() as conn:

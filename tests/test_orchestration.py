@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from conftest import scalar
-from hub.config import ConfigError
+from pipeline.config import ConfigError
 from orchestration.local_secret import local_secret
 from orchestration.pools import pools
 from orchestration.run import load_source, one_run_per_source

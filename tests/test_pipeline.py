@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import demo_rows, scalar, write_csv
-from hub.pipeline import StageError, run_source
+from pipeline.run import StageError, run_source
 from warehouse import load
 
 COUNT_SQL = "SELECT count(*) FROM core.dossier"

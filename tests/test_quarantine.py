@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from hub.pipeline import run_source
+from pipeline.run import run_source
 
 KINDS = {  # defect kind -> (check that must have failed, words the reason must hold)
     "missing_code": ("not_null:dossier_code", "dossier_code is missing"),

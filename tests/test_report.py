@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from hub.cli import app
-from hub.pipeline import run_source
+from pipeline.run import run_source
 from report import build_report, lineage
 from sync.findings import Finding, record
 

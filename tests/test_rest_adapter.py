@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from conftest import demo_rows, scalar
 from demo.onestop_server import OneStopServer, dossier_records, statistics_records
 from hub.cli import app
-from hub.config import SourceConfig
-from hub.pipeline import StageError, run_source
+from pipeline.config import SourceConfig
+from pipeline.run import StageError, run_source
 
 FIELDS = {"ma_ho_so": "dossier_code", "ma_tthc": "procedure_code", "co_quan_tiep_nhan": "receiving_agency",
           "don_vi.ma_dvhc": "admin_unit_code", "ngay_tiep_nhan": "received_at", "ngay_hen_tra": "due_at",

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from conftest import demo_rows, scalar, write_csv
-from hub.pipeline import run_source
+from pipeline.run import run_source
 from quality import catalogs
 from quality.suite import build_suite
 from schemas import SCHEMA_DIR, all_schema_names, get_schema

@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from stdnum.vn import mst
 
 from conftest import scalar
-from hub.config import SourceConfig
-from hub.pipeline import StageError, run_source
+from pipeline.config import SourceConfig
+from pipeline.run import StageError, run_source
 
 FIELDS = {"ma_so_thue": "tax_code", "ten_doanh_nghiep": "name", "ngay_cap": "registration_date",
           "tinh_trang": "status", "ma_xa": "address_unit_code", "dia_chi": "address", "nganh_nghe": "industry_code",

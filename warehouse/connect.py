@@ -7,6 +7,8 @@ process that uses the same folder and stopped when the last of them exits.
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 import logging
 import os
 import warnings
@@ -20,7 +22,7 @@ DATABASE = "lienthong"
 log = logging.getLogger(__name__)
 
 
-class WarehouseError(RuntimeError):
+class WarehouseError(HubError, RuntimeError):
     """The warehouse can't be reached or started."""
 
 

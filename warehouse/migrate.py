@@ -9,6 +9,8 @@ and stops the upgrade with the list of differences: that needs a written revisio
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -26,7 +28,7 @@ DERIVED_SCHEMAS = {"core", "staging", "quarantine"}
 LOCK_KEY = 0x6C69656E  # one advisory lock so parallel tasks don't migrate at once
 
 
-class MigrationError(RuntimeError):
+class MigrationError(HubError, RuntimeError):
     """The schema files changed in a way that can't be applied without a written revision."""
 
 

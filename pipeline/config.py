@@ -6,6 +6,8 @@ connection that holds one.
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 import os
 import re
 import unicodedata
@@ -22,7 +24,7 @@ DEFAULT_DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
                         "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
-class ConfigError(ValueError):
+class ConfigError(HubError, ValueError):
     """sources.yaml names something that does not exist or is malformed."""
 
 

@@ -6,6 +6,8 @@ the source and the stage, so one line says where things went wrong.
 """
 from __future__ import annotations
 
+from common.errors import HubError
+
 import logging
 import time
 import uuid
@@ -20,8 +22,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters import Adapter, Batch, Rejected, SourceError, get_adapter_class
-from hub.config import SourceConfig
-from hub.prefetch import prefetch
+from pipeline.config import SourceConfig
+from pipeline.prefetch import prefetch
 from schemas import Schema, get_schema, pii
 from schemas.mapping import CheckFailure, map_records
 from warehouse import audit, load
@@ -30,7 +32,7 @@ from warehouse import audit, load
 log = logging.getLogger(__name__)
 
 
-class StageError(RuntimeError):
+class StageError(HubError, RuntimeError):
     def __init__(self, source: str, stage: str, cause: BaseException, batch_id: int | None = None):
         self.source, self.stage, self.batch_id = source, stage, batch_id
         if isinstance(cause, SourceError):
@@ -63,7 +65,7 @@ class RunResult:
 
     @property
     def seconds(self) -> dict[str, float]:
-        """Time spent per stage over the run (map and validate overlap load: see hub.prefetch)."""
+        """Time spent per stage over the run (map and validate overlap load: see pipeline.prefetch)."""
         out: dict[str, float] = {}
         for b in self.batches:
             for k, v in b.seconds.items():
