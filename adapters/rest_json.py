@@ -125,10 +125,10 @@ class RestJson(Adapter):
 
     def __init__(self, source_name: str, options: dict[str, Any]):
         super().__init__(source_name, options)
-        self.base_url = str(options.get("base_url", "")).rstrip("/")
+        self.base_url = str(options.get("base_url") or self._connection_url(options.get("connection"))).rstrip("/")
         self.endpoint = "/" + str(options.get("endpoint", "")).lstrip("/")
         if not self.base_url:
-            raise self.fail("options.base_url is required for a rest source")
+            raise self.fail("options.base_url (or an options.connection with a host) is required for a rest source")
         if urlsplit(self.base_url).username or urlsplit(self.base_url).password:
             # requests would send them as basic auth over the configured credential, and config
             # files are not where secrets live
@@ -156,6 +156,22 @@ class RestJson(Adapter):
                       raise_on_status=False)
         for scheme in ("http://", "https://"):
             self.session.mount(scheme, HTTPAdapter(max_retries=retry))
+
+    def _connection_url(self, conn_id: str | None) -> str:
+        """The server's address from its Airflow connection, when the registry names no base_url:
+        where a server is may change per deployment (or per run, as the demo's does)."""
+        if not conn_id:
+            return ""
+        try:
+            conn = airflow_connection(conn_id)
+        except CredentialError as exc:
+            raise self.fail(str(exc)) from None
+        if not conn["host"]:
+            return ""
+        scheme = conn["conn_type"] if conn["conn_type"] in ("http", "https") else "https"
+        port = f":{conn['port']}" if conn["port"] else ""
+        path = f"/{conn['schema']}" if conn["schema"] else ""
+        return f"{scheme}://{conn['host']}{port}{path}"
 
     def describe(self) -> dict[str, Any]:
         return {"file": redact_url(self.base_url + self.endpoint), "sha256": None}

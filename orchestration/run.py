@@ -59,6 +59,11 @@ def load_source(name: str, *, interval: tuple[datetime | None, datetime | None] 
     source = get_source(name)
     engine = warehouse(warehouse_url)
     with one_run_per_source(engine, name):
+        from warehouse.audit import close_abandoned
+
+        abandoned = close_abandoned(engine, name)
+        if abandoned:
+            log.warning("source %s: %d batch(es) of a run whose process died marked failed", name, abandoned)
         result = run_source(source, engine, full_refresh=full_refresh)
     ids = [b.batch_id for b in result.batches]
     summary = {
@@ -69,6 +74,11 @@ def load_source(name: str, *, interval: tuple[datetime | None, datetime | None] 
     }
     log.info("source %s, interval %s: %s", name, summary["interval"], summary["counts"])
     return summary
+
+
+def changed(summary: dict[str, Any]) -> bool:
+    """Whether the load inserted or updated a row of ``core``: only then do the DAGs downstream run."""
+    return bool(summary["counts"]["inserted"] or summary["counts"]["updated"])
 
 
 def held_message(summary: dict[str, Any]) -> str | None:
