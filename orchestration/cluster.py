@@ -4,9 +4,9 @@ Every component is a process of this machine listening on 127.0.0.1 only: Redis 
 ``redis-server``) as Celery's broker, an embedded PostgreSQL for Airflow's metadata, the warehouse
 (embedded, unless ``HUB_WAREHOUSE_URL`` names one), Airflow's api-server, scheduler, dag-processor,
 triggerer, and N Celery workers with distinct hostnames. Each one's log and pid are in
-``$HUB_HOME/cluster``; ``down`` stops exactly the pids ``up`` recorded, then any process still
-carrying this cluster's mark in its environment (a task process orphaned by a killed worker), and
-nothing found by name.
+``$HUB_HOME/cluster``; ``down`` stops exactly the pids ``up`` recorded, then any process left in
+their sessions (each component leads one; a task's process stays in its worker's), and nothing
+found by name.
 
 Every component gets one environment, built once by ``up``: the warehouse connection
 (``AIRFLOW_CONN_HUB_WAREHOUSE``), ``HUB_SOURCES``, ``HUB_HOME`` and ``HUB_PII_KEY`` (when set; else
@@ -46,8 +46,9 @@ HEARTBEAT_TIMEOUT = 30
 """Seconds without a task heartbeat (sent every 5 s) before the scheduler declares the task lost."""
 RETRY_DELAY = 15
 """Seconds before a failed or lost task is tried again on the cluster (then ×2 per attempt)."""
-MARK = "HUB_CLUSTER"
-"""Environment variable carrying the cluster's folder in every process it starts, and their children."""
+SHARED = ("HUB_PII_KEY", "AIRFLOW_CONN_HUB_WAREHOUSE", "HUB_SOURCES", "HUB_HOME", "AIRFLOW_CONN_DEMO_ONESTOP",
+          "AIRFLOW_CONFIG", "HUB_RETRY_DELAY_SECONDS")
+"""What every component's environment must agree on (the key of citizen IDs' hashes above all)."""
 AIRFLOW_PARTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 
 
@@ -180,7 +181,6 @@ def _fernet_key() -> str:
 def _environment(home: Path, *, warehouse_url: str, sources: Path, demo_connection: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
     env.update({
-        MARK: str(home),
         "AIRFLOW_HOME": str(home / "airflow"),
         "AIRFLOW_CONFIG": str(home / "airflow" / "airflow.cfg"),
         "AIRFLOW_CONN_HUB_WAREHOUSE": warehouse_url,
@@ -263,16 +263,17 @@ def up(workers: int = 2, *, demo: bool = False, timeout: float = 180) -> dict[st
     except importlib.metadata.PackageNotFoundError:
         raise ClusterError("the Celery provider is not installed: pip install -e '.[cluster]' (or make install)") from None
     home = cluster_home()
-    if (state := read_state(home)) and any(alive(p["pid"]) for p in state["processes"].values()):
+    if (state := read_state(home)) and any(ours(p) for p in state["processes"].values()):
         raise ClusterError(f"a cluster is already up in {home} (hub cluster status; hub cluster down)")
     for stale in home.glob("*.pid"):
         stale.unlink()
     (home / "airflow").mkdir(parents=True, exist_ok=True)
     state = {"home": str(home), "workers": workers, "processes": {}, "started": time.time()}
-    os.environ[MARK] = str(home)  # the PostgreSQL servers started below carry the mark too
 
-    def record(name: str, pid: int, owned: bool = True, log: Path | None = None) -> None:
-        state["processes"][name] = {"pid": pid, "owned": owned, "log": str(log or home / f"{name}.log")}
+    def record(name: str, pid: int, owned: bool = True, log: Path | None = None, env: dict | None = None) -> None:
+        state["processes"][name] = {"pid": pid, "start": started_at(pid), "owned": owned,
+                                    "log": str(log or home / f"{name}.log"),
+                                    **({"settings": _digest(env)} if env else {})}
         _write_private(state_path(home), json.dumps(state, indent=1))
 
     try:
@@ -307,7 +308,9 @@ def up(workers: int = 2, *, demo: bool = False, timeout: float = 180) -> dict[st
             os.fchmod(fh.fileno(), 0o600)
             cfg.write(fh)
         state.update(api_url=f"http://127.0.0.1:{api_port}", broker=f"redis://127.0.0.1:{redis_port}/0",
-                     sources=str(sources), airflow_home=str(home / "airflow"))
+                     sources=str(sources), airflow_home=str(home / "airflow"), settings=_digest(env))
+        if not os.environ.get("HUB_WAREHOUSE_URL"):  # a socket and a trust login: nothing secret
+            state["warehouse_url"] = warehouse_url
         _wait("redis", lambda: _log_says(home / "redis.log", "Ready to accept connections"), 20,
               state["processes"]["redis"]["pid"], home / "redis.log")
         if demo:
@@ -331,7 +334,7 @@ def up(workers: int = 2, *, demo: bool = False, timeout: float = 180) -> dict[st
         procs = state["processes"]
         for name, argv in parts.items():
             own = {"HUB_WORKER_NAME": f"{name}@{socket.gethostname()}"} if name.startswith("worker-") else {}
-            record(name, _spawn(home, name, argv, {**env, **own}))
+            record(name, _spawn(home, name, argv, {**env, **own}), env={**env, **own})
             if name == "api-server":  # the tasks report to it: nothing may run before it answers
                 _wait(name, lambda: _answers(f"{state['api_url']}/api/v2/version"), timeout, procs[name]["pid"],
                       home / "api-server.log")
@@ -361,21 +364,49 @@ def status(home: Path | None = None) -> list[Process]:
     state = read_state(home)
     if not state:
         return []
-    return [Process(name, p["pid"], alive(p["pid"]), Path(p["log"])) for name, p in state["processes"].items()]
+    return [Process(name, p["pid"], ours(p), Path(p["log"])) for name, p in state["processes"].items()]
 
 
-def marked(home: Path) -> list[int]:
-    """Processes whose environment carries this cluster's mark (readable ones: ours)."""
-    found, mark = [], f"{MARK}={home}".encode()
+def _stat(pid: int, field: int) -> int | None:
+    """A field of /proc/<pid>/stat, counted from the state (0) after the command's name."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[field])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def session_of(pid: int) -> int | None:
+    return _stat(pid, 3)
+
+
+def started_at(pid: int) -> int | None:
+    """When the process started (clock ticks since boot): with the pid, who it is; a pid reused
+    by another process after a reboot or a crash has another start."""
+    return _stat(pid, 19)
+
+
+def ours(process: dict[str, Any]) -> bool:
+    return alive(process["pid"]) and started_at(process["pid"]) == process.get("start")
+
+
+def in_sessions(leaders: list[int]) -> list[int]:
+    """Live processes in the sessions of these leaders: each component starts a session of its own,
+    which its children (Celery's pool, a task's process in its own process group) stay in."""
+    leaders_set, found = set(leaders), []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if mark in (entry / "environ").read_bytes().split(b"\0") and alive(int(entry.name)):
-                found.append(int(entry.name))
-        except OSError:
-            continue
+        if entry.name.isdigit() and int(entry.name) != os.getpid() and session_of(int(entry.name)) in leaders_set \
+                and alive(int(entry.name)):
+            found.append(int(entry.name))
     return found
+
+
+def _digest(env: dict[str, str]) -> str:
+    """Of the settings every worker must share (values unseen): equal digests, equal settings."""
+    import hashlib
+
+    shared = {k: env.get(k) for k in SHARED}
+    return hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _stop(pids: list[int], sig: int, grace: float) -> list[int]:
@@ -402,14 +433,16 @@ def down(home: Path | None = None, grace: float = 10) -> list[str]:
     home = home or cluster_home()
     state = read_state(home)
     stopped: list[str] = []
+    sessions: list[int] = []
     if state:
+        sessions = [p["pid"] for p in state["processes"].values() if p.get("owned", True) and ours(p)]
         procs = state["processes"]
         servers = [n for n in ("demo", "redis", "metadata-postgres", "warehouse-postgres") if n in procs]
         first = [n for n in procs if n not in servers]
         for group in (first, servers):
             # PostgreSQL: SIGINT is its fast shutdown (ends sessions, no wait for clients to leave)
             for sig in (signal.SIGTERM, signal.SIGINT):
-                names = [n for n in group if procs[n].get("owned", True) and alive(procs[n]["pid"])
+                names = [n for n in group if procs[n].get("owned", True) and ours(procs[n])
                          and (sig == signal.SIGINT) == n.endswith("postgres")]
                 _stop([procs[n]["pid"] for n in names], sig, grace)
                 stopped += names
@@ -420,7 +453,7 @@ def down(home: Path | None = None, grace: float = 10) -> list[str]:
         for pid_file in home.glob("*.pid"):
             pid_file.unlink()
         state_path(home).unlink()
-    _stop(marked(home), signal.SIGKILL, 5)
+    _stop(in_sessions(sessions), signal.SIGKILL, 5)  # what outlived its component (none, normally)
     return stopped
 
 
