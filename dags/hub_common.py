@@ -22,7 +22,7 @@ without it a task uses ``HUB_WAREHOUSE_URL``, else the embedded server."""
 RETRY_POLICY = {
     "retries": 3,
     # 2, 4, 8 minutes: a department's server gets time to recover. A deployment may shorten the
-    # first delay (HUB_RETRY_DELAY_SECONDS; `hub cluster up` sets 15 s, so that a load whose worker
+    # first delay (HUB_RETRY_DELAY_SECONDS; `hub cluster up` sets 10 s, so that a load whose worker
     # died resumes on another within two minutes).
     "retry_delay": timedelta(seconds=int(os.environ.get("HUB_RETRY_DELAY_SECONDS") or 120)),
     "retry_exponential_backoff": 2.0,

@@ -44,7 +44,7 @@ from pipeline.config import REPO_ROOT
 
 HEARTBEAT_TIMEOUT = 30
 """Seconds without a task heartbeat (sent every 5 s) before the scheduler declares the task lost."""
-RETRY_DELAY = 15
+RETRY_DELAY = 10
 """Seconds before a failed or lost task is tried again on the cluster (then ×2 per attempt)."""
 SHARED = ("HUB_PII_KEY", "AIRFLOW_CONN_HUB_WAREHOUSE", "HUB_SOURCES", "HUB_HOME", "AIRFLOW_CONN_DEMO_ONESTOP",
           "AIRFLOW_CONFIG", "HUB_RETRY_DELAY_SECONDS")
