@@ -255,13 +255,14 @@ def up(workers: int = 2, *, demo: bool = False, timeout: float = 180) -> dict[st
 
     if workers < 1:
         raise ClusterError(f"--workers must be at least 1, not {workers}")
-    redis = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    redis = shutil.which("redis-server") or next((p for p in ("/usr/bin/redis-server",) if Path(p).exists()), None)
     if not redis:
         raise ClusterError("redis-server is not installed: run `make install` (Debian's redis-server package)")
     try:  # looked up, not imported: importing Airflow here would configure this command's logging
         importlib.metadata.version("apache-airflow-providers-celery")
     except importlib.metadata.PackageNotFoundError:
-        raise ClusterError("the Celery provider is not installed: pip install -e '.[cluster]' (or make install)") from None
+        raise ClusterError("the Celery provider is not installed: pip install -e '.[cluster]' "
+                           "(or make install)") from None
     home = cluster_home()
     if (state := read_state(home)) and any(ours(p) for p in state["processes"].values()):
         raise ClusterError(f"a cluster is already up in {home} (hub cluster status; hub cluster down)")
@@ -329,7 +330,8 @@ def up(workers: int = 2, *, demo: bool = False, timeout: float = 180) -> dict[st
         for n in range(1, workers + 1):
             # the worker's log server would listen on every interface: the api-server reads the
             # workers' logs from the shared log folder instead
-            parts[f"worker-{n}"] = _airflow("celery", "worker", "--celery-hostname", f"worker-{n}@{socket.gethostname()}",
+            parts[f"worker-{n}"] = _airflow("celery", "worker", "--celery-hostname",
+                                            f"worker-{n}@{socket.gethostname()}",
                                             "--skip-serve-logs", "--without-gossip")
         procs = state["processes"]
         for name, argv in parts.items():
