@@ -107,7 +107,7 @@ def _write_private(path: Path, text: str) -> None:
 
 # --- the parts ---------------------------------------------------------------------------------
 
-def _postgres(folder: Path, *, owned_if_started: bool = True) -> tuple[str, int, bool]:
+def _postgres(folder: Path) -> tuple[str, int, bool]:
     """An embedded PostgreSQL on ``folder`` that outlives this process: (admin URL, postmaster pid,
     whether this call started it). Its pid joins the wheel's list of users of the server, so a hub
     command that uses the same folder and exits does not stop it under the cluster."""
@@ -128,7 +128,7 @@ def _postgres(folder: Path, *, owned_if_started: bool = True) -> tuple[str, int,
     pid = server.get_pid()
     server.global_process_id_list.get_and_add(pid)
     url = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
-    return url.render_as_string(hide_password=False), pid, not was_running and owned_if_started
+    return url.render_as_string(hide_password=False), pid, not was_running
 
 
 def _database(admin_url: str, name: str) -> str:
@@ -299,6 +299,7 @@ def up(workers: int = 2, *, demo: bool = False, timeout: float = 180) -> dict[st
 
             demo_connection = f"http://lienthong-hub:{secrets.token_urlsafe(24)}@127.0.0.1:{free_port()}"
             sources = workspace() / "sources.yaml"
+            sources.unlink(missing_ok=True)  # `hub demo --serve` writes it anew: its presence says it is ready
         else:
             sources = sources_path().resolve()
         env = _environment(home, warehouse_url=warehouse_url, sources=sources, demo_connection=demo_connection)
@@ -346,10 +347,27 @@ def up(workers: int = 2, *, demo: bool = False, timeout: float = 180) -> dict[st
                   procs[name]["pid"], home / f"{name}.log")
         for name in ("scheduler", "dag-processor", "triggerer"):
             _wait(name, lambda name=name: alive(procs[name]["pid"]), 5)
+        dags = {*load_sources(sources), "quality_report", "reconciliation", "refdata_sync"}
+        _wait("the DAGs", lambda: _parsed(metadata_url) >= dags, timeout, procs["dag-processor"]["pid"],
+              home / "dag-processor.log")
     except BaseException:
         down()
         raise
     return state
+
+
+def _parsed(metadata_url: str) -> set[str]:
+    """The DAGs the dag-processor has written to Airflow's database: they can be triggered."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(metadata_url)
+    try:
+        with engine.connect() as conn:
+            return set(conn.execute(text("SELECT dag_id FROM dag WHERE is_stale IS NOT TRUE")).scalars())
+    except Exception:  # not migrated yet, or busy: not parsed yet
+        return set()
+    finally:
+        engine.dispose()
 
 
 def _prepare_warehouse(url: str) -> None:
