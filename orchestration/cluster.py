@@ -298,7 +298,7 @@ def up(workers: int = 2, *, demo: bool = False, timeout: float = 180) -> dict[st
             from demo.run import workspace
 
             demo_connection = f"http://lienthong-hub:{secrets.token_urlsafe(24)}@127.0.0.1:{free_port()}"
-            sources = workspace() / "sources.yaml"
+            sources = workspace().resolve() / "sources.yaml"  # the components run in the cluster's folder
             sources.unlink(missing_ok=True)  # `hub demo --serve` writes it anew: its presence says it is ready
         else:
             sources = sources_path().resolve()
@@ -473,7 +473,11 @@ def down(home: Path | None = None, grace: float = 10) -> list[str]:
         for pid_file in home.glob("*.pid"):
             pid_file.unlink()
         state_path(home).unlink()
-    _stop(in_sessions(sessions), signal.SIGKILL, 5)  # what outlived its component (none, normally)
+    for _ in range(5):  # what outlived its component (a pool process respawned while its parent stopped)
+        left = in_sessions(sessions)
+        if not left:
+            break
+        _stop(left, signal.SIGKILL, 5)
     return stopped
 
 
