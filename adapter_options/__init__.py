@@ -172,7 +172,7 @@ def register(cls: type[Options]) -> type[Options]:
 
 def options_class(kind: str) -> type[Options] | None:
     """The options of adapter ``kind``, or None if no module here declares them."""
-    if not REGISTRY:
+    if kind not in REGISTRY:  # importing the modules fills the registry
         for module in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{module.name}")
     return REGISTRY.get(kind)

@@ -469,7 +469,10 @@ class EdxmlFolder(Adapter):
         self.describe()
         settled = time.time_ns() - self.settle_ns
         files = []
-        for path in self.folder.glob(self.pattern):
+        matching = sorted(self.folder.glob(self.pattern))
+        if not matching:  # not even one message, ever: a wrong folder or pattern, not a quiet day
+            raise self.fail(f"drop folder {self.folder} has no files matching {self.pattern!r} (options.pattern)")
+        for path in matching:
             try:
                 st = path.stat()
             except FileNotFoundError:  # taken away while listing

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from common.errors import HubError
 
+import difflib
 import os
 import re
 import unicodedata
@@ -80,7 +81,7 @@ def _read(path: Path) -> dict:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{path.name}, line {mark.line + 1}" if mark else path.name
+        where = f"{path.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else path.name
         raise ConfigError(f"{where}: not valid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
@@ -97,23 +98,22 @@ def _line(mapping: Any, key: Any = None) -> int | None:
     return lines.get(key) or getattr(mapping, "line", None)
 
 
-def _options(entry: dict, name: str, where: str) -> dict[str, Any]:
-    """The entry's ``options:`` checked against its adapter's declared options (see adapter_options)."""
+def _options(given: Any, adapter: str, name: str, where: str, line: int | None) -> dict[str, Any]:
+    """A source's ``options:`` (written at ``line``) checked against its adapter's declared options."""
     from adapter_options import OptionError, options_class
 
-    given = entry.get("options")
-    kind = options_class(entry["adapter"])
+    kind = options_class(adapter)
     if kind is None:  # declared in the adapter's own module, or no such adapter
         from adapters import SourceError, get_adapter_class
 
         try:
-            kind = get_adapter_class(entry["adapter"]).options_class
+            kind = get_adapter_class(adapter).options_class
         except SourceError as exc:
             raise ConfigError(f"{where}: source {name!r}: {exc}") from None
     try:
         kind.parse(given)
     except OptionError as exc:
-        mapping, line = given, _line(entry.get("options"))
+        mapping = given
         for key in exc.path:  # down to the option at fault, for its line
             line = _line(mapping, key) or line
             mapping = mapping.get(key) if isinstance(mapping, dict) else None
@@ -144,7 +144,8 @@ def load_sources(path: Path | None = None) -> dict[str, SourceConfig]:
         entry = {**defaults, **given}
         name = entry.get("name", "")
         if not isinstance(name, str) or not NAME_RE.match(name):
-            raise ConfigError(f"{where}: source name {name!r} must match {NAME_RE.pattern}")
+            raise ConfigError(f"{where}: source name {name!r} must be 2 to 63 lowercase letters, digits or _, "
+                              "starting with a letter (it is the Airflow DAG id)")
         if name in sources:
             raise ConfigError(f"{where}: source {name!r} is declared twice")
         missing = [k for k in ("adapter", "schema") if not entry.get(k)]
@@ -153,9 +154,12 @@ def load_sources(path: Path | None = None) -> dict[str, SourceConfig]:
         known = set(SourceConfig.__dataclass_fields__)
         unknown = set(entry) - known
         if unknown:
-            raise ConfigError(f"{path.name}, line {_line(given, min(unknown, key=str))}: source {name!r} has "
-                              f"unknown keys: {', '.join(sorted(map(str, unknown)))}")
-        options = _options(entry, name, where)
+            first = min(unknown, key=str)
+            close = difflib.get_close_matches(str(first), known, n=1)
+            raise ConfigError(f"{path.name}, line {_line(given, first)}: source {name!r} has unknown keys: "
+                              f"{', '.join(sorted(map(str, unknown)))}"
+                              + (f" (did you mean {close[0]!r}?)" if close else ""))
+        options = _options(entry.get("options"), entry["adapter"], name, where, _line(given, "options"))
         if "path" in options:  # relative paths are relative to the registry, not the cwd
             options["path"] = str((path.parent / options["path"]).resolve())
         nfc = partial(unicodedata.normalize, "NFC")  # a registry typed on a Mac may hold NFD
