@@ -197,3 +197,20 @@ sources:
         f"error: source 'edxml_documents', extract: drop folder {inbox} has no files matching '*.edxml' "
         "(options.pattern)"]
     assert "Traceback" not in result.output
+
+
+def test_offset_pages_read_every_record_from_a_real_server(monkeypatch):
+    from adapters.rest_json import RestJson
+    from demo.onestop_server import OneStopServer, dossier_records
+
+    records = dossier_records(demo_rows()[1][:45])
+    with OneStopServer({"dossiers": records}, static_tokens=("t0ken",)) as server:
+        monkeypatch.setenv("OFFSET_TEST_TOKEN", "t0ken")
+        adapter = RestJson("onestop", {"base_url": server.url, "endpoint": "/api/dossiers", "key_field": "ma_ho_so",
+                                       "pagination": {"style": "offset", "size": 20},
+                                       "auth": {"env": "OFFSET_TEST_TOKEN"}})
+        batches = list(adapter.batches())
+        offsets = [r["query"]["offset"] for r in server.requests if r["method"] == "GET"]
+    assert offsets == ["0", "20", "40"]
+    assert [len(b.records) for b in batches] == [20, 20, 5]
+    assert sorted(k for b in batches for k in b.records["ma_ho_so"]) == sorted(r["ma_ho_so"] for r in records)
