@@ -24,7 +24,7 @@ from sync.findings import Finding
 TIMEZONE = "Asia/Ho_Chi_Minh"
 DIRECTIONS = ("upward", "across", "downward")
 LEVELS = ("commune", "district", "province", "central")
-PERIOD_KINDS = ("day", "month", "quarter")
+PERIOD_KINDS = ("day", "month", "quarter", "year")
 
 
 class CheckRegistryError(HubError, ValueError):
@@ -67,7 +67,7 @@ REGISTRY: dict[str, Check] = {}
 
 
 def reconciliation_check(name: str, *, finds: tuple[str, ...], direction: str, levels: tuple[str, ...],
-                         periods: tuple[str, ...] = PERIOD_KINDS, geography: str = "recorded",
+                         periods: tuple[str, ...], geography: str = "recorded",
                          stands_in_for: str | None = None):
     """Register the decorated function as the check ``name``; its docstring's first line is its help."""
     if direction not in DIRECTIONS:

@@ -35,7 +35,7 @@ ORDER BY month, c.commune_code, c.citizen_id_masked
 @reconciliation_check("beneficiaries", finds=("beneficiary_double", "beneficiary_not_consolidated"),
                       direction="across", levels=("commune", "province"), periods=("month",))
 def beneficiaries(conn: Connection, scope: Scope) -> list[Finding]:
-    """no citizen on two communes' lists in a month; every commune row on the province's consolidated list"""
+    """no citizen on two communes' lists in a month, and every commune row on the province's consolidated list"""
     findings = []
     for r in conn.execute(DOUBLE_PAYMENTS, {"period": scope.period}).mappings():
         findings.append(Finding(

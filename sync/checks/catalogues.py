@@ -18,7 +18,7 @@ SELECT holder, catalogue, claimed_version, code, label FROM core.catalogue_entry
 
 @reconciliation_check("catalogues", finds=("catalogue_drift",), direction="downward", levels=LEVELS, periods=())
 def drift(conn: Connection, scope: Scope | None = None) -> list[Finding]:
-    """each level's copy of a catalogue against the version it claims: missing, extra and changed entries"""
+    """each level's copy of a catalogue against the version it claims (missing, extra and changed entries)"""
     copies: dict[tuple[str, str, int], dict[str, str | None]] = {}
     for r in conn.execute(HOLDINGS).mappings():
         copies.setdefault((r["holder"], r["catalogue"], r["claimed_version"]), {})[r["code"]] = r["label"]

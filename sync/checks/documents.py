@@ -41,7 +41,7 @@ def deadline(sent: date, working_days: int) -> date:
 @reconciliation_check("documents", finds=("document_not_received", "document_unknown"), direction="across",
                       levels=LEVELS, periods=())
 def documents(conn: Connection, scope: Scope) -> list[Finding]:
-    """every recipient of a document acknowledges it within --working-days; no status answers an unknown document"""
+    """every recipient of a document acknowledges it within --working-days, and no status answers an unknown document"""
     findings = []
     for r in conn.execute(DOCUMENT_RECIPIENTS, {"received": list(RECEIVED)}).mappings():
         due = deadline(r["promulgation_date"], scope.working_days)

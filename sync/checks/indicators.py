@@ -39,9 +39,9 @@ ORDER BY f.period, f.indicator_code, f.unit
 
 
 @reconciliation_check("indicators", finds=("indicator_sum", "indicator_missing_report"), direction="upward",
-                      levels=LEVELS)
+                      levels=LEVELS, periods=("month", "quarter", "year"))
 def indicator_sums(conn: Connection, scope: Scope) -> list[Finding]:
-    """a parent's indicator equals the sum of its children's; a child that did not report is a finding"""
+    """a parent's indicator equals the sum of its children's, and a child that did not report is a finding"""
     findings = []
     for r in conn.execute(INDICATOR_SUMS, {"period": scope.period}).mappings():
         if r["missing"]:  # a missing report is its own finding, never a zero in the sum

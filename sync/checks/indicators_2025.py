@@ -25,7 +25,8 @@ GROUP BY r.indicator_code, r.period, x.new_code, i.tolerance
 
 
 @reconciliation_check("indicators_2025", finds=("indicator_sum_2025",), direction="upward",
-                      levels=("commune", "province"), geography="2025", stands_in_for="indicators")
+                      levels=("commune", "province"), periods=("month", "quarter", "year"), geography="2025",
+                      stands_in_for="indicators")
 def province_totals_2025(conn: Connection, scope: Scope) -> list[Finding]:
     """legacy provinces' totals against their communes re-expressed on the 2025 map (--as-of-geography 2025)
 
