@@ -80,3 +80,56 @@ def test_two_checks_cannot_share_a_name(unanswered_check):
     with pytest.raises(checks.CheckRegistryError, match="two reconciliation checks are named 'documents'"):
         reconciliation_check("documents", finds=("x",), direction="across", levels=("commune",),
                              periods=())(lambda c, s: [])
+
+
+@pytest.fixture
+def phone_format(monkeypatch):
+    """A format registered here, as a new file in quality/formats/ would register it."""
+    from quality import formats
+
+    monkeypatch.setattr(formats, "REGISTRY", dict(formats.formats()))
+
+    @formats.format_check("vn_phone", rule="valid_vn_phone", reason="{column} {problem}")
+    def phone_problem(value) -> str | None:
+        """A Vietnamese phone number: 10 digits starting with 0."""
+        if value is None or value != value:
+            return None
+        return None if len(str(value)) == 10 and str(value).isdigit() and str(value)[0] == "0" \
+            else f"{value!r} is not 10 digits starting with 0"
+    return "vn_phone"
+
+
+def _schema_file(tmp_path, fmt: str, field_type: str = "string"):
+    from schemas import load_schema_file
+
+    path = tmp_path / "contact.yaml"
+    path.write_text(f"name: contact\nversion: '1.0'\nnatural_key: [contact_id]\nfields:\n"
+                    f"  - {{name: contact_id, required: true}}\n"
+                    f"  - {{name: phone, type: {field_type}, format: {fmt}}}\n", encoding="utf-8")
+    return lambda: load_schema_file(path)
+
+
+def test_a_format_registered_in_a_test_module_is_accepted_by_a_schema_and_runs(phone_format, tmp_path):
+    import pandas as pd
+
+    from quality.suite import build_suite
+    from quality.validate import validate
+
+    schema = _schema_file(tmp_path, phone_format)()
+    suite = build_suite(schema)
+    assert "expect_column_values_to_be_valid_vn_phone" in {e.expectation_type for e in suite.expectations}
+    result = validate(pd.DataFrame({"contact_id": ["a", "b", "c"], "phone": ["0912345678", "912345678", None]}),
+                      suite)
+    (failure,) = result.failures
+    assert failure.check == "vn_phone:phone" and failure.rows.tolist() == [1]
+    assert failure.reason(failure.rows) == ["phone '912345678' is not 10 digits starting with 0"]
+
+
+def test_a_schema_naming_an_unregistered_format_or_the_wrong_field_type_is_refused(phone_format, tmp_path):
+    from schemas import SchemaError
+
+    with pytest.raises(SchemaError, match=r"contact.yaml: phone: unknown format 'vn_phon' \(known: cccd, name, "
+                                          r"vn_phone, vn_tax_code\)"):
+        _schema_file(tmp_path, "vn_phon")()
+    with pytest.raises(SchemaError, match="contact.yaml: phone: format 'vn_phone' applies to string fields, not date"):
+        _schema_file(tmp_path, phone_format, "date")()
