@@ -65,11 +65,11 @@ def expectations(schema: Schema, *, now: datetime | None = None, cats: catalogs.
                 column_A=col, column_B=f.admin_unit_at, ignore_row_if="either_value_is_missing",
                 meta=_meta(f"admin_unit_at_date:{col}", explain="admin_unit_at_date"))
         if f.format:
-            fmt = formats()[f.format]
-            columns = fmt.columns(f)
-            where = {"column_list": columns, "ignore_row_if": "all_values_are_missing"} if fmt.related \
+            fmt = formats()[f.format]  # a format reading related fields gets them, in its order
+            where = {"column_list": fmt.columns(f), "ignore_row_if": "all_values_are_missing"} if fmt.related \
                 else {"column": col}
             yield checks.format_expectation(fmt.name)(**where, meta=_meta(f"{fmt.check}:{col}", explain=fmt.name))
+
 
 def build_suite(schema: Schema, *, now: datetime | None = None,
                 cats: catalogs.Catalogs | None = None) -> gx.ExpectationSuite:
