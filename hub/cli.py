@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hub.errors import console, err, fail, one_line_errors
+from hub.errors import console, err, error_line, fail, one_line_errors
 
 app = typer.Typer(help="lienthong: the province's shared-data integration hub.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -85,7 +85,7 @@ def run(
                 result = run_source(src, engine, full_refresh=full_refresh, wait=wait,
                                     on_batch=lambda b: progress.advance(task, b.counts["read"]))
             except HubError as exc:
-                err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+                error_line(exc)
                 failed += 1
                 continue
         t = result.totals
@@ -93,7 +93,7 @@ def run(
                       f"updated {t['updated']}, unchanged {t['unchanged']}, quarantined {t['quarantined']}",
                       highlight=False)
         for b in result.held:
-            err.print(f"[yellow]held:[/yellow] {src.name} batch {b.batch_id}: {b.held}", highlight=False)
+            error_line(f"{src.name} batch {b.batch_id}: {b.held}", "held", "yellow")
             held += 1
     if failed or held:
         raise typer.Exit(1)
@@ -383,7 +383,7 @@ def demo(
 
     def progress(name, result, error):
         if error:
-            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            error_line(error)
 
     with err.status("running the simulated province's pipelines", spinner="dots"):
         result = run_demo(engine, size=size, seed=seed, on_source=progress)
