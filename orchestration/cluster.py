@@ -455,7 +455,10 @@ def down(home: Path | None = None, grace: float = 10) -> list[str]:
     stopped: list[str] = []
     sessions: list[int] = []
     if state:
-        sessions = [p["pid"] for p in state["processes"].values() if p.get("owned", True) and ours(p)]
+        # a dead component's session too (a worker SIGKILLed leaves a child of its start-up behind in
+        # it); not a live pid that is no longer ours (reused): that session is someone else's
+        sessions = [p["pid"] for p in state["processes"].values()
+                    if p.get("owned", True) and (ours(p) or not alive(p["pid"]))]
         procs = state["processes"]
         servers = [n for n in ("demo", "redis", "metadata-postgres", "warehouse-postgres") if n in procs]
         first = [n for n in procs if n not in servers]
