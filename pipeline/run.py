@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters import Adapter, Batch, Rejected, SourceError, get_adapter_class
 from pipeline.config import SourceConfig
 from pipeline.prefetch import prefetch
+from quality.profile import profile
 from schemas import Schema, get_schema, pii
 from schemas.mapping import CheckFailure, map_records
 from warehouse import audit, load
@@ -179,6 +180,10 @@ class Checked:
     statistics: dict
     held: str | None
     seconds: dict[str, float] = field(default_factory=dict)
+    profile: dict | None = None
+    """Per field of the mapped batch: rows, nulls, distinct values (the report's distribution)."""
+    validation: dict | None = None
+    """Great Expectations' result, kept (bounded) for Data Docs."""
 
 
 def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch_id: int | None = None) -> Checked:
@@ -197,7 +202,7 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     mapped = _stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
                     fields=source.fields, values=source.values, date_formats=source.date_formats,
                     timezone=source.timezone)
-    failures, stats = list(mapped.failures), {}
+    failures, stats, validation = list(mapped.failures), {}, None
     by_check: dict[str, list[int]] = {}
     for i, r in enumerate(Rejected(*t) for t in batch.rejected):
         by_check.setdefault(r.check, []).append(i)
@@ -210,7 +215,7 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
         clean = mapped.frame.drop(index=mapped.failed_rows())
         checked = _stage(source.name, "validate", batch_id, validate, clean, suite,
                          max_failure_ratio=source.max_failure_ratio)
-        stats, held = checked.statistics, checked.held
+        stats, held, validation = checked.statistics, checked.held, checked.result
         failures += checked.failures
     seconds["validate"] = time.perf_counter() - clock
     quarantined = _scrubbed(schema, _quarantine_rows(batch, failures, held, _protector(source, schema)))
@@ -221,7 +226,7 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     else:
         bad = np.unique(np.concatenate([f.rows for f in failures])) if failures else []
         good = mapped.frame.drop(index=bad)
-    return Checked(good, quarantined, stats, held, seconds)
+    return Checked(good, quarantined, stats, held, seconds, profile(mapped.frame), validation)
 
 
 def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: Batch,
@@ -254,7 +259,11 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
             counts["read"] = read
             status = "held" if checked.held else "succeeded"
             audit.close_batch(conn, batch_id, status=status, counts=counts,
-                              gx_statistics=checked.statistics or None, error=checked.held)
+                              gx_statistics=checked.statistics or None, error=checked.held,
+                              columns=[str(c) for c in batch.records.columns], profile=checked.profile)
+            if checked.validation:
+                audit.keep_validation(conn, batch_id, source=source.name, suite=schema.name,
+                                      result=checked.validation)
             audit.set_watermark(conn, source.name, batch.position, batch_id)
         seconds = {**checked.seconds, "load": time.perf_counter() - clock}
         return BatchResult(batch_id, status, counts, checked.held, seconds)

@@ -25,6 +25,22 @@ class Validation:
     statistics: dict = field(default_factory=dict)
     held: str | None = None
     """Set when the batch is held whole: the one reason for all its rows."""
+    result: dict | None = None
+    """Great Expectations' result as JSON, without row indexes or values (kept for Data Docs)."""
+
+
+ROW_LISTS = ("unexpected_index_list", "unexpected_list", "partial_unexpected_index_list",
+             "partial_unexpected_list", "partial_unexpected_counts", "unexpected_index_query")
+
+
+def kept_result(result: ExpectationSuiteValidationResult) -> dict:
+    """The result as Data Docs render it, minus what names rows or quotes values: the rows are in
+    quarantine with their reasons, and a value may be personal data."""
+    data = result.to_json_dict()
+    for r in data.get("results", []):
+        for key in ROW_LISTS:
+            (r.get("result") or {}).pop(key, None)
+    return data
 
 
 def _run(frame: pd.DataFrame, suite: gx.ExpectationSuite, result_format: dict) -> ExpectationSuiteValidationResult:
@@ -56,6 +72,7 @@ def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite, *, max_failure_rat
     if frame.empty:
         return Validation(statistics={"evaluated_expectations": 0, "rows": 0})
     result = _run(frame, suite, RESULT_FORMAT)
+    kept = kept_result(result)
     stats = dict(result.statistics)
     stats["rows"] = len(frame)
     failed = [r for r in result.results if not r.success]
@@ -71,7 +88,7 @@ def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite, *, max_failure_rat
         meta = worst.expectation_config.meta
         rows = np.asarray(worst.result.get("unexpected_index_list") or [], dtype=np.int64)
         example = _reasons(frame, worst.expectation_config)(rows[:1])[0] if rows.size else "no example"
-        return Validation(statistics=stats, held=(
+        return Validation(statistics=stats, result=kept, held=(
             f"batch held whole: check {meta['check']} failed for "
             f"{100 * worst.result['unexpected_count'] / len(frame):.0f}% of rows (e.g. {example}); "
             "the source looks broken (changed columns or formats?)"))
@@ -81,4 +98,4 @@ def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite, *, max_failure_rat
         if rows.size:
             failures.append(CheckFailure(r.expectation_config.meta["check"], rows,
                                          _reasons(frame, r.expectation_config)))
-    return Validation(failures=failures, statistics=stats)
+    return Validation(failures=failures, statistics=stats, result=kept)
