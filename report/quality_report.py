@@ -21,7 +21,7 @@ import matplotlib
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine, func, select
 
-from pipeline.config import ConfigError, SourceConfig, load_sources
+from pipeline.config import ConfigError, SourceConfig, known_sources
 from report.figures import COUNTS, Figures, plain, runs_kept
 from report.sections import all_sections
 from warehouse.tables import batch
@@ -35,9 +35,9 @@ def report_dir() -> Path:
 
 
 def registry() -> dict[str, SourceConfig]:
-    """The sources' schedules, if a registry is at hand; the report is still built without one."""
+    """The sources' schedules and mappings, if a registry is at hand; the report is still built without."""
     try:
-        return load_sources()
+        return known_sources()
     except ConfigError:
         return {}
 

@@ -34,7 +34,7 @@ def flags(runs) -> list[str | None]:
         same_file = run.file_sha256 is not None and run.file_sha256 == seen_sha
         if run.read == 0 and usually and median(usually) > 0 and run.status != "failed" and not same_file:
             flag = (f"succeeded with 0 rows: read nothing (usually {median(usually):.0f})"
-                    + (" from a new file" if run.file_sha256 else ""))
+                    + (" from a changed file" if run.file_sha256 and seen_sha else ""))
         elif run.read > 0:
             bounds = usual_range(earlier)
             if bounds and not bounds[0] <= run.read <= bounds[1]:
