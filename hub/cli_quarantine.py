@@ -13,12 +13,19 @@ app = typer.Typer(help="The quarantine as a work list: find, read (masked) and r
                   no_args_is_help=True)
 
 
-def _engine():
-    from pipeline.run import prepare_warehouse
+def _engine(*, writes: bool = False):
+    """The warehouse; migrated first only for a replay, which writes (list and show only read)."""
     from warehouse.connect import get_engine
 
     engine = get_engine()
-    prepare_warehouse(engine)
+    if writes:
+        from pipeline.run import prepare_warehouse
+
+        prepare_warehouse(engine)
+    else:
+        from warehouse.migrate import require_tables
+
+        require_tables(engine)
     return engine
 
 
@@ -41,7 +48,7 @@ def list_(
 
     Example: hub quarantine list --source bacgiang_dossiers_export --check code_list
     """
-    from quarantine import list_records
+    from quarantine.worklist import list_records
 
     sources = _sources()
     if source and source not in sources:
@@ -65,7 +72,7 @@ def show(record: Annotated[str, typer.Argument(help="The record's id, <schema>-<
 
     Example: hub quarantine show dossier-12
     """
-    from quarantine import show as find
+    from quarantine.worklist import show as find
 
     console.print_json(json.dumps(find(_engine(), _sources(), record), default=str, ensure_ascii=False))
 
@@ -81,9 +88,9 @@ def replay(
 
     Example: hub quarantine replay --source bacgiang_dossiers_export --check code_list:status
     """
-    from quarantine import replay as run
+    from quarantine.replay import replay as run
 
-    results = run(_engine(), _sources(), source=source, check=check)
+    results = run(_engine(writes=True), _sources(), source=source, check=check)
     if not results:
         console.print("nothing to replay: no open quarantined record matches", highlight=False)
     for r in results:

@@ -1,11 +1,16 @@
-"""The quarantine as a work list: find the records held back, read one (masked), and replay them
-once the reference data, a code list or a mapping behind their reasons was fixed.
+"""Quarantine: what the run does with the records that failed a check, and when it holds a batch.
 
-Nothing is ever deleted from quarantine: a record a replay loads keeps its row, which names the
-batch that loaded it (``loaded_batch_id``), so the audit trail shows both what was refused and
-what was later accepted.
+The policy lives here, not in the run: which rows go to quarantine and with which reasons
+(:func:`quarantine_rows`), when a batch is held whole as a broken source (:func:`hold_reason`,
+one rule for the mapping's failures and for Great Expectations' results), how a raw record is
+protected before it is kept (:func:`protector`), and which keys an earlier batch of the same read
+already loaded (:func:`repeats`). ``warehouse.load.quarantine`` only writes what this hands it.
+
+Afterwards the quarantine is a work list (``hub quarantine``): :mod:`quarantine.worklist` finds
+and shows records (masked), :mod:`quarantine.replay` revalidates them once what refused them was
+fixed. Those two import the run's check path, so they are imported by name, not from here.
 """
-from quarantine.worklist import QuarantineError, find, list_records, record_id, show
-from quarantine.replay import ReplayResult, replay
+from quarantine.hold import hold_reason
+from quarantine.records import Quarantined, adapter_failures, quarantine_rows, repeats, undecodable
 
-__all__ = ["QuarantineError", "ReplayResult", "find", "list_records", "record_id", "replay", "show"]
+__all__ = ["Quarantined", "adapter_failures", "hold_reason", "quarantine_rows", "repeats", "undecodable"]
