@@ -81,8 +81,8 @@ def test_replay_after_the_code_list_is_fixed_loads_each_record_once_and_deletes_
     # the fix: the department's status is a real one the code list lacked
     with engine.begin() as conn:
         for v in values:
-            conn.execute(text("INSERT INTO ref.code_list (list_name, code, label) VALUES ('dossier_status', :v, :v)"),
-                         {"v": v})
+            conn.execute(text("INSERT INTO ref.code_list (list_name, code, label) VALUES ('dossier_status', :v, :label)"),
+                         {"v": v, "label": v})
     done = runner.invoke(app, ["quarantine", "replay", "--source", demo_source.name, "--check", STATUS])
     assert done.exit_code == 0, done.output
     [batch] = [dict(r) for r in engine.connect().execute(text(

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Date, func, literal, select
 
 from report.figures import pct, plain
+from quarantine.worklist import columns_of, raw_value
 from report.sections import Page, register
 from schemas import all_schemas
 from warehouse.tables import admin_unit, schema_tables
@@ -54,15 +55,6 @@ def parse_day(text: str | None, formats: tuple[str, ...]) -> date | None:
         return None
 
 
-def raw_value(raw: dict, column: str):
-    if column in raw:
-        return raw[column]
-    node: Any = raw
-    for part in column.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
-
-
 def counts(fig) -> tuple[dict, dict, dict]:
     """(era, code) -> rows loaded, -> Counter of checks, -> per source [loaded, quarantined], with examples."""
     from pipeline.config import DEFAULT_DATE_FORMATS
@@ -86,11 +78,11 @@ def counts(fig) -> tuple[dict, dict, dict]:
                        quarantine.c.reason, quarantine.c.source_position, quarantine.c.batch_id)
                 .where(quarantine.c.loaded_batch_id.is_(None))):
             config = fig.sources.get(source)
-            columns = {v: k for k, v in (config.fields if config else {}).items()}
+            columns = columns_of(schema, config)
             formats = config.date_formats if config else DEFAULT_DATE_FORMATS
-            code = raw_value(raw, columns.get(unit, unit)) if isinstance(raw, dict) else None
-            key = (era_of(parse_day(raw_value(raw, columns.get(day.name, day.name)), formats))
-                   if isinstance(raw, dict) else None, str(code).strip() if code not in (None, "") else None)
+            code = raw_value(raw, columns[unit])
+            key = (era_of(parse_day(raw_value(raw, columns[day.name]), formats)),
+                   str(code).strip() if code not in (None, "") else None)
             by_source[key][source][1] += 1
             for check in failed:
                 checks[key][check] += 1
