@@ -12,13 +12,12 @@ import html
 import json
 import re
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from conftest import fresh_database
+from conftest import demo_run
 from demo.geography import bac_giang
 from demo.run import quarantine_by_check, run_demo
 from hub.cli import app
@@ -42,19 +41,8 @@ CCCD_REASONS = {"not_12_digits": "is not 12 digits", "bad_province": "which is n
 
 @pytest.fixture(scope="module")
 def demo(template_url, tmp_path_factory):
-    """``hub demo`` run once through the CLI, in a database and a HUB_HOME of this module's own."""
-    home = tmp_path_factory.mktemp("home")
-    with fresh_database(template_url) as (engine, url):
-        env = pytest.MonkeyPatch()
-        env.setenv("HUB_WAREHOUSE_URL", url)
-        env.setenv("HUB_HOME", str(home))
-        env.delenv("HUB_PII_KEY", raising=False)
-        try:
-            cli = CliRunner().invoke(app, ["demo"])
-            manifest = json.loads((home / "demo" / "manifest.json").read_text(encoding="utf-8"))
-            yield SimpleNamespace(engine=engine, cli=cli, manifest=manifest, home=home)
-        finally:
-            env.undo()
+    with demo_run(template_url, tmp_path_factory.mktemp("home")) as ran:
+        yield ran
 
 
 def rows(engine, sql: str, **params) -> list[dict]:

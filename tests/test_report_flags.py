@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
-from sqlalchemy import text
+from sqlalchemy import MetaData, create_engine, insert, text
 
 from browser import Chromium
 from conftest import demo_rows, write_csv
 from pipeline.run import run_source
+from test_sql_adapter import enterprise, register_table, sql_source, times
 from report import build_report, data_docs
 
 
@@ -19,13 +21,20 @@ def named(make_source, path, name, **changes):
 
 def test_zero_rows_an_overdue_source_and_changed_columns_are_flagged_on_the_overview(engine, make_source, tmp_path):
     header, clean = demo_rows()
-    first, second = clean[:40], clean[40:80]
-    # a source that usually has rows, then an export that holds none
-    zero = named(make_source, write_csv(tmp_path / "zero.csv", header, first), "zero_rows")
-    run_source(zero, engine)
-    write_csv(tmp_path / "zero.csv", header, [])
-    empty = run_source(zero, engine)
-    assert empty.totals["read"] == 0
+    second = clean[40:80]
+    # a department database that usually has new rows, then a run that reads none
+    dept = create_engine(f"sqlite:///{tmp_path / 'dkkd.sqlite'}")
+    register = register_table(MetaData(), sqlite=True)
+    register.metadata.create_all(dept)
+    with dept.begin() as conn:
+        conn.execute(insert(register), [enterprise(i, t, sqlite=True) for i, t in enumerate(times(30))])
+    zero = dataclasses.replace(sql_source(url=f"sqlite:///{tmp_path / 'dkkd.sqlite'}"), name="zero_rows")
+    assert run_source(zero, engine).totals["read"] == 30
+    assert run_source(zero, engine).totals["read"] == 0
+    # an export file read again unchanged: nothing new, and no flag (its checksum says so)
+    same = named(make_source, write_csv(tmp_path / "same.csv", header, clean[200:240]), "same_file")
+    run_source(same, engine)
+    assert run_source(same, engine).totals["read"] == 0
     # a source scheduled hourly whose last load is five hours old
     late = named(make_source, write_csv(tmp_path / "late.csv", header, second), "late_source", schedule="@hourly")
     run_source(late, engine)
@@ -44,7 +53,7 @@ def test_zero_rows_an_overdue_source_and_changed_columns_are_flagged_on_the_over
                  schedule="@daily")
     run_source(fine, engine)
 
-    sources = {s.name: s for s in (zero, late, changed, fine)}
+    sources = {s.name: s for s in (zero, same, late, changed, fine)}
     page = build_report(engine, tmp_path / "reports", sources=sources)
     data = json.loads(page.with_name("quality_report.json").read_text(encoding="utf-8"))
     by_name = {s["source"]: s for s in data["sections"]["overview"]["sources"]}
@@ -56,6 +65,7 @@ def test_zero_rows_an_overdue_source_and_changed_columns_are_flagged_on_the_over
     assert any("new columns Ghi chú" in f and "missing columns Ngày hẹn trả" in f
                for f in by_name["changed_columns"]["flags"])
     assert (by_name["fine_source"]["status"], by_name["fine_source"]["flags"]) == ("ok", [])
+    assert (by_name["same_file"]["status"], by_name["same_file"]["flags"]) == ("ok", [])
     overview = page.read_text(encoding="utf-8")
     for name, words in (("zero_rows", "succeeded with 0 rows"), ("late_source", "stale: overdue"),
                         ("changed_columns", "new columns Ghi chú")):
@@ -112,4 +122,6 @@ def test_validation_results_are_kept_bounded_and_data_docs_follow_what_changed(e
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"batch-{b}.html" for b in (batch_ids[-1],
                                                                                         newest.batch_id))
     body = (folder / f"batch-{newest.batch_id}.html").read_text(encoding="utf-8")
-    assert "expect_column_values_to_not_be_null" in body and "<script" not in body and "https://" not in body
+    words = " ".join(re.sub(r"<[^>]+>", " ", body).split())
+    assert "Expectation Suite: dossier" in words and "Evaluated Expectations" in words
+    assert "<script" not in body and "https://" not in body

@@ -8,14 +8,13 @@ from __future__ import annotations
 import html
 import json
 import re
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from browser import Chromium
-from conftest import fresh_database
+from conftest import demo_run
 from hub.cli import app
 from pipeline.config import REPO_ROOT
 
@@ -29,20 +28,9 @@ UNIT_COLUMNS = {  # schema: (unit column, date column) in core, as the schema fi
 
 @pytest.fixture(scope="module")
 def demo(template_url, tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    with fresh_database(template_url) as (engine, url):
-        env = pytest.MonkeyPatch()
-        env.setenv("HUB_WAREHOUSE_URL", url)
-        env.setenv("HUB_HOME", str(home))
-        env.delenv("HUB_PII_KEY", raising=False)
-        env.delenv("HUB_SOURCES", raising=False)
-        try:
-            cli = CliRunner().invoke(app, ["demo"])
-            reports = home / "reports"
-            data = json.loads((reports / "quality_report.json").read_text(encoding="utf-8"))
-            yield SimpleNamespace(engine=engine, cli=cli, home=home, reports=reports, data=data)
-        finally:
-            env.undo()
+    with demo_run(template_url, tmp_path_factory.mktemp("home")) as ran:
+        ran.data = json.loads((ran.reports / "quality_report.json").read_text(encoding="utf-8"))
+        yield ran
 
 
 @pytest.fixture(scope="module")
