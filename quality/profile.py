@@ -8,15 +8,16 @@ from __future__ import annotations
 import pandas as pd
 
 
+def distinct(column: pd.Series) -> int:
+    """Non-null distinct values (pandas' hash count: Arrow's was no faster on the mapped strings,
+    and much slower on Decimal objects)."""
+    try:
+        return int(column.nunique(dropna=True))
+    except TypeError:  # unhashable values (a list): count their text
+        return int(column.dropna().astype(str).nunique())
+
+
 def profile(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
     """Per column of the mapped frame: ``rows``, ``nulls`` and ``distinct`` (non-null values)."""
-    rows = len(frame)
-    nulls = frame.isna().sum()
-    out = {}
-    for column in frame.columns:
-        try:
-            distinct = int(frame[column].nunique(dropna=True))
-        except TypeError:  # unhashable values (a list): count their text
-            distinct = int(frame[column].astype(str).nunique(dropna=True))
-        out[str(column)] = {"rows": rows, "nulls": int(nulls[column]), "distinct": distinct}
-    return out
+    rows, nulls = len(frame), frame.isna().sum()
+    return {str(c): {"rows": rows, "nulls": int(nulls[c]), "distinct": distinct(frame[c])} for c in frame.columns}

@@ -228,3 +228,16 @@ def test_data_docs_are_linked_from_batch_pages_and_rebuilt_only_for_new_results(
             assert f'href="../data_docs/batch-{r["batch_id"]}.html"' in batch_page.read_text(encoding="utf-8")
     with demo.engine.connect() as conn:
         assert data_docs.build(conn, demo.reports / "data_docs") == {"rendered": 0, "removed": 0, "kept": len(kept)}
+
+
+def test_the_overview_prints_with_its_charts(demo, browser):
+    import base64
+
+    browser.open((demo.reports / "quality_report.html").as_uri())
+    media = browser.call("Runtime.evaluate", returnByValue=True, expression=(
+        "Array.from(document.styleSheets).some(s => Array.from(s.cssRules).some(r => r.media && "
+        "r.media.mediaText === 'print'))"))["result"]["value"]
+    assert media is True
+    pdf = base64.b64decode(browser.call("Page.printToPDF", printBackground=False, paperWidth=8.27,
+                                        paperHeight=11.69)["data"])
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
