@@ -83,8 +83,10 @@ def replay(
     source: Annotated[Optional[str], typer.Option(help="Only this source's records.")] = None,
     check: Annotated[Optional[str], typer.Option(help="Only records that failed this check or kind.")] = None,
 ) -> None:
-    """Revalidate quarantined records against the reference data as it is now; load those that pass
-    as a new batch (their quarantine rows name it), keep the rest with their reasons updated.
+    """Revalidate quarantined records after a fix (code list, mapping); load those that now pass.
+
+    Those that pass load as a new batch, and their quarantine rows name it; the rest keep their
+    rows with their reasons updated. Nothing is deleted; a record loaded once is not replayed again.
 
     Example: hub quarantine replay --source bacgiang_dossiers_export --check code_list:status
     """
