@@ -1,19 +1,27 @@
 # The two commands a newcomer types on a fresh machine (Python 3.11+ on the PATH):
 #   make run    install, then run the main job (hub demo: a simulated province) on the embedded warehouse
 #   make test   install, then run the test suite against a real embedded PostgreSQL
+# `make install` also sets up Airflow's distributed engine (`hub cluster up`): the `cluster` extra
+# (CeleryExecutor) and Debian's redis-server, installed with apt when it is absent (root).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install browser
+.PHONY: run test install redis browser
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed redis
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,cluster]'
 	touch $@
+
+redis:
+	@command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || { \
+	  echo "installing Debian's redis-server (for hub cluster)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends redis-server; }
 
 run: install
 	$(BIN)/hub demo

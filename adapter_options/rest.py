@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from adapter_options import Family, Options, register
+from adapter_options import Family, OptionError, Options, register
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,8 +84,9 @@ class Timeout(Options):
 class RestOptions(Options):
     kind = "rest"
 
-    base_url: str
-    """Plain: credentials go in ``auth``, never in a URL."""
+    base_url: str = ""
+    """Plain: credentials go in ``auth``, never in a URL. Left out, the host of ``connection``: where a
+    server is may change per deployment (or per run, as the demo's one-stop system does)."""
     endpoint: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     """Sent with every request."""
@@ -100,4 +101,9 @@ class RestOptions(Options):
     backoff: float = 0.5
     auth: Auth = field(default_factory=Auth)
     connection: str | None = None
-    """An Airflow connection holding the credential (as ``auth.connection``)."""
+    """An Airflow connection holding the credential (as ``auth.connection``), and the address when
+    ``base_url`` is left out."""
+
+    def check(self, where: str) -> None:
+        if not self.base_url and not self.connection:
+            raise OptionError(f"{where}.base_url is required", where)

@@ -108,10 +108,10 @@ class RestJson(Adapter):
     def __init__(self, source_name: str, options):
         super().__init__(source_name, options)
         o = self.options
-        self.base_url = o.base_url.rstrip("/")
+        self.base_url = (o.base_url or self._connection_url(o.connection)).rstrip("/")
         self.endpoint = "/" + o.endpoint.lstrip("/")
         if not self.base_url:
-            raise self.fail("options.base_url is required for a rest source")
+            raise self.fail(f"Airflow connection {o.connection!r} has no host: options.base_url is required")
         if urlsplit(self.base_url).username or urlsplit(self.base_url).password:
             # requests would send them as basic auth over the configured credential, and config
             # files are not where secrets live
@@ -133,6 +133,22 @@ class RestJson(Adapter):
                       raise_on_status=False)
         for scheme in ("http://", "https://"):
             self.session.mount(scheme, HTTPAdapter(max_retries=retry))
+
+    def _connection_url(self, conn_id: str | None) -> str:
+        """The server's address from its Airflow connection, when the registry names no base_url:
+        where a server is may change per deployment (or per run, as the demo's does)."""
+        if not conn_id:
+            return ""
+        try:
+            conn = airflow_connection(conn_id)
+        except CredentialError as exc:
+            raise self.fail(str(exc)) from None
+        if not conn["host"]:
+            return ""
+        scheme = conn["conn_type"] if conn["conn_type"] in ("http", "https") else "https"
+        port = f":{conn['port']}" if conn["port"] else ""
+        path = f"/{conn['schema']}" if conn["schema"] else ""
+        return f"{scheme}://{conn['host']}{port}{path}"
 
     def describe(self) -> dict[str, Any]:
         return {"file": redact_url(self.base_url + self.endpoint), "sha256": None}

@@ -26,7 +26,9 @@ def downstream_dag(dag_id: str, task_id: str, job: str, schedule, tags: list[str
         @task(task_id=task_id)
         def body():
             from orchestration import run
+            from orchestration.lifeline import die_with_parent
 
+            die_with_parent()
             return getattr(run, job)(warehouse_url())
 
         body()

@@ -5,6 +5,7 @@ connection or reads a file: the warehouse connection is looked up when a task ru
 """
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -20,8 +21,11 @@ without it a task uses ``HUB_WAREHOUSE_URL``, else the embedded server."""
 
 RETRY_POLICY = {
     "retries": 3,
-    "retry_delay": timedelta(minutes=2),
-    "retry_exponential_backoff": 2.0,  # 2, 4, 8 minutes: a department's server gets time to recover
+    # 2, 4, 8 minutes: a department's server gets time to recover. A deployment may shorten the
+    # first delay (HUB_RETRY_DELAY_SECONDS; `hub cluster up` sets 10 s, so that a load whose worker
+    # died resumes on another within two minutes).
+    "retry_delay": timedelta(seconds=int(os.environ.get("HUB_RETRY_DELAY_SECONDS") or 120)),
+    "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(hours=1),
 }
 

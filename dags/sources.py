@@ -10,7 +10,7 @@ have to be staged between them for no gain (see docs/ARCHITECTURE.md, "Airflow")
 """
 from __future__ import annotations
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import AssetAlias, CronDataIntervalTimetable, Param, dag, get_current_context, task
 from hub_common import START, core_asset, default_args, warehouse_url
 
 from pipeline.config import SourceConfig, load_sources
@@ -44,13 +44,19 @@ def source_dag(source: SourceConfig):
                                       description="re-read the source from the start, ignoring the watermark")},
     )
     def pipeline():
-        @task(task_id="load", outlets=[table], pool=source.pool or "default_pool", pool_slots=1)
+        # The load names its table through an alias, so that a run which changed nothing emits no
+        # event on it and the downstream DAGs do not run for nothing.
+        changes = AssetAlias(f"changes:{source.name}")
+
+        @task(task_id="load", outlets=[changes], pool=source.pool or "default_pool", pool_slots=1)
         def load() -> dict:
             """Extract, map, validate, load and audit every batch the source has after its watermark."""
             from airflow.sdk.exceptions import AirflowFailException
 
-            from orchestration.run import held_message, load_source
+            from orchestration.lifeline import die_with_parent
+            from orchestration.run import changed, held_message, load_source
 
+            die_with_parent()  # a worker killed mid-load takes its load with it
             context = get_current_context()
             summary = load_source(source.name, full_refresh=bool(context["params"]["full_refresh"]),
                                   interval=(context.get("data_interval_start"), context.get("data_interval_end")),
@@ -58,7 +64,8 @@ def source_dag(source: SourceConfig):
             held = held_message(summary)
             if held:
                 raise AirflowFailException(held)
-            context["outlet_events"][table].extra = {"source": source.name, **summary["counts"]}
+            if changed(summary):
+                context["outlet_events"][changes].add(table, extra={"source": source.name, **summary["counts"]})
             return summary
 
         load()

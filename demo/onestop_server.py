@@ -30,11 +30,12 @@ class OneStopServer:
                  key_field: str | None = None, client_id: str = "lienthong-hub",
                  client_secret: str | None = None, token_uses: int | None = None,
                  static_tokens: tuple[str, ...] = (), basic: tuple[str, str] | None = None,
-                 max_size: int = 500):
+                 max_size: int = 500, port: int = 0):
         self.datasets = {name: list(records) for name, records in datasets.items()}
         self.updated_field, self.key_field = updated_field, key_field
         self.client_id, self.client_secret = client_id, client_secret or secrets.token_urlsafe(16)
         self.token_uses, self.static_tokens, self.basic, self.max_size = token_uses, set(static_tokens), basic, max_size
+        self.port = port
         self.tokens: dict[str, int] = {}  # issued token -> data requests it has left (None: unlimited)
         self.faults: deque[tuple[str, float]] = deque()
         self.requests: list[dict[str, Any]] = []
@@ -46,7 +47,7 @@ class OneStopServer:
 
     def start(self) -> "OneStopServer":
         handler = type("Handler", (_Handler,), {"app": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False
         threading.Thread(target=self._httpd.serve_forever, name="onestop-server", daemon=True).start()
@@ -68,6 +69,14 @@ class OneStopServer:
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def connection_uri(self) -> str:
+        """The server as an Airflow connection (``AIRFLOW_CONN_<ID>``): its address and client credentials."""
+        from urllib.parse import quote
+
+        host, port = self._httpd.server_address[:2]
+        return f"http://{quote(self.client_id, safe='')}:{quote(self.client_secret, safe='')}@{host}:{port}"
 
     def inject(self, *faults: str | tuple[str, float]) -> None:
         """Faults for the next data requests, one each, in order: ``500``, ``429`` (seconds of

@@ -77,15 +77,14 @@ def generate(workspace: Path, size: str = "small", seed: int = 24) -> dict:
     return manifest
 
 
-def write_registry(workspace: Path, manifest: dict, onestop_url: str) -> Path:
-    """The workspace's ``sources.yaml``: one entry per generated system, from the kinds' template."""
+def write_registry(workspace: Path, manifest: dict) -> Path:
+    """The workspace's ``sources.yaml``: one entry per generated system, from the kinds' template
+    (the one-stop server's address is its Airflow connection's, never written here)."""
     kinds = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
     entries = []
     for name, src in manifest["sources"].items():
         kind = kinds[src["kind"]]
         options = {**kind.get("options", {}), **src.get("options", {})}
-        if kind["adapter"] == "rest":
-            options["base_url"] = onestop_url
         entries.append({"name": name, **kind, "options": options, "schedule": None})
     path = workspace / "sources.yaml"
     path.write_text("# Written by `hub demo` from demo/sources.template.yaml: the simulated province's systems.\n"

@@ -3,8 +3,11 @@ and reconcile the levels, exactly as ``hub run --all`` and ``hub reconcile`` wou
 
 The workspace (``$HUB_HOME/demo``) keeps what was generated: a second run with the same size
 and seed finds the same files and registers nothing new (the watermarks say so). The one-stop
-server lives for the run only, on a free port of 127.0.0.1, behind client credentials made
-for the run and handed to the pipeline through this process's environment, never written.
+server listens on 127.0.0.1 behind client credentials; the REST sources find it through the
+Airflow connection ``demo_onestop`` (``AIRFLOW_CONN_DEMO_ONESTOP``: address, client id and
+secret), never through ``sources.yaml``. ``hub demo`` serves it for its own run, on a free port
+with credentials made for the run; ``hub demo --serve`` keeps it up, at the address and with the
+credentials its environment gives, for Airflow's workers, which get the same variable.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from common.errors import HubError
+
 from demo import province
 from demo.onestop_server import OneStopServer
 from pipeline.config import load_sources
@@ -24,7 +29,11 @@ from pipeline.run import RunResult, StageError, run_source
 from sync.publish import publish
 from sync.reconcile import Reconciliation, reconcile
 
-CLIENT_ID_ENV, SECRET_ENV = "DEMO_ONESTOP_CLIENT_ID", "DEMO_ONESTOP_CLIENT_SECRET"
+CONNECTION_ENV = "AIRFLOW_CONN_DEMO_ONESTOP"
+
+
+class DemoError(HubError, ValueError):
+    """The demo can't serve its systems as asked."""
 
 
 @dataclass
@@ -53,10 +62,12 @@ def prepare(folder: Path, size: str, seed: int) -> dict:
     return province.generate(folder, size, seed)
 
 
-def onestop_server(folder: Path) -> OneStopServer:
+def onestop_server(folder: Path, *, client_id: str = "lienthong-hub", client_secret: str | None = None,
+                   port: int = 0) -> OneStopServer:
     data = {name: json.loads((folder / "mot_cua" / f"{name}.json").read_text(encoding="utf-8"))
             for name in ("dossiers", "statistics")}
-    return OneStopServer(data, client_secret=secrets.token_urlsafe(24), max_size=500)
+    return OneStopServer(data, client_id=client_id, client_secret=client_secret or secrets.token_urlsafe(24),
+                         max_size=500, port=port)
 
 
 def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Path | None = None,
@@ -65,10 +76,10 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
     folder.mkdir(parents=True, exist_ok=True)
     result = DemoResult(folder, prepare(folder, size, seed))
     with onestop_server(folder) as server:
-        saved = {k: os.environ.get(k) for k in (CLIENT_ID_ENV, SECRET_ENV)}
-        os.environ[CLIENT_ID_ENV], os.environ[SECRET_ENV] = server.client_id, server.client_secret
+        saved = os.environ.get(CONNECTION_ENV)
+        os.environ[CONNECTION_ENV] = server.connection_uri
         try:
-            registry = province.write_registry(folder, result.manifest, server.url)
+            registry = province.write_registry(folder, result.manifest)
             for source in load_sources(registry).values():
                 try:
                     result.runs[source.name] = run_source(source, engine)
@@ -77,15 +88,50 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
                 if on_source:
                     on_source(source.name, result.runs.get(source.name), result.failed.get(source.name))
         finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+            if saved is None:
+                os.environ.pop(CONNECTION_ENV, None)
+            else:
+                os.environ[CONNECTION_ENV] = saved
     publish(engine)  # the catalogues' versions a level's copy is compared with
     result.reconciliation = reconcile(engine)
     result.reconciliation_2025 = reconcile(engine, check="indicators", as_of_geography="2025")
     return result
+
+
+def serve(*, size: str = "small", seed: int = 24, folder: Path | None = None,
+          ready: Callable[[Path, str], None] | None = None) -> None:
+    """Write the province's systems and registry, then serve the one-stop system until SIGTERM or
+    Ctrl-C, at the address and with the credentials of ``AIRFLOW_CONN_DEMO_ONESTOP``."""
+    import signal
+    import threading
+    from urllib.parse import unquote, urlsplit
+
+    uri = os.environ.get(CONNECTION_ENV)
+    if not uri:
+        raise DemoError(f"set {CONNECTION_ENV}=http://CLIENT_ID:SECRET@127.0.0.1:PORT (the same for the Airflow "
+                        "workers) for hub demo --serve; hub cluster up --demo sets it for you")
+    parts = urlsplit(uri)
+    if parts.hostname != "127.0.0.1" or not parts.port or not parts.username or not parts.password:
+        raise DemoError(f"{CONNECTION_ENV} must be http://CLIENT_ID:SECRET@127.0.0.1:PORT (the demo serves on "
+                        "127.0.0.1 only)")
+    folder = folder or workspace()
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = prepare(folder, size, seed)
+    registry = province.write_registry(folder, manifest)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        server = onestop_server(folder, client_id=unquote(parts.username), client_secret=unquote(parts.password),
+                                port=parts.port).start()
+    except OSError as exc:
+        raise DemoError(f"cannot serve the one-stop system on 127.0.0.1:{parts.port}: {exc.strerror}") from None
+    try:
+        if ready:
+            ready(registry, server.url)
+        stop.wait()
+    finally:
+        server.stop()
 
 
 def quarantine_by_check(engine: Engine, sources: list[str]) -> dict[str, dict[str, int]]:

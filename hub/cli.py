@@ -13,6 +13,7 @@ from hub import cli_quarantine
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hub.cli_cluster import cluster_app
 from hub.errors import console, err, error_line, fail, one_line_errors
 
 app = typer.Typer(help="lienthong: the province's shared-data integration hub.", no_args_is_help=True,
@@ -27,6 +28,7 @@ schemas_app = typer.Typer(help="The shared schemas departments' records are mapp
 app.add_typer(schemas_app, name="schemas")
 airflow_app = typer.Typer(help="What an Airflow deployment needs from sources.yaml.", no_args_is_help=True)
 app.add_typer(airflow_app, name="airflow")
+app.add_typer(cluster_app, name="cluster")
 app.add_typer(cli_quarantine.app, name="quarantine")
 
 
@@ -369,6 +371,9 @@ def reconcile(
 def demo(
     size: Annotated[str, typer.Option(help="small (about a minute) or large (for benchmarks).")] = "small",
     seed: Annotated[int, typer.Option(help="Seed of the generator: the same seed plants the same defects.")] = 24,
+    serve: Annotated[bool, typer.Option("--serve", help="Only write the province's systems and registry and keep "
+                                                         "them up for Airflow's workers (until Ctrl-C), at "
+                                                         "AIRFLOW_CONN_DEMO_ONESTOP; run nothing.")] = False,
 ) -> None:
     """Build a simulated province (one-stop REST server, edXML folder, beneficiary lists, an enterprise
     database, indicator reports, a catalogue copy), run every pipeline against it, reconcile the
@@ -381,6 +386,15 @@ def demo(
 
     if size not in SIZES:
         fail(f"unknown --size {size!r} (known: {', '.join(SIZES)})", 2)
+    if serve:
+        from demo.run import serve as serve_demo
+
+        def ready(registry, url):
+            console.print(f"serving the simulated province: one-stop system at {url}; registry {registry} "
+                          "(HUB_SOURCES for Airflow); Ctrl-C to stop", highlight=False)
+
+        serve_demo(size=size, seed=seed, ready=ready)
+        return
     engine = _engine()
 
     def progress(name, result, error):

@@ -54,6 +54,11 @@ def load_source(name: str, *, interval: tuple[datetime | None, datetime | None] 
     return summary
 
 
+def changed(summary: dict[str, Any]) -> bool:
+    """Whether the load inserted or updated a row of ``core``: only then do the DAGs downstream run."""
+    return bool(summary["counts"]["inserted"] or summary["counts"]["updated"])
+
+
 def held_message(summary: dict[str, Any]) -> str | None:
     """Why a load must not be retried: a held batch is a broken source, not a passing fault."""
     held = summary["held_batch_ids"]

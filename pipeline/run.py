@@ -135,6 +135,9 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
     run_id = str(uuid.uuid4())
     schema, adapter, suite = prepare(source, engine)
     with one_run_per_source(engine, source.name, run_id, wait=wait):
+        abandoned = audit.close_abandoned(engine, source.name)  # the lock is ours: their run is gone
+        if abandoned:
+            log.warning("source %r: %d batch(es) of a run whose process died marked failed", source.name, abandoned)
         return _run(source, engine, schema, adapter, suite, run_id=run_id, full_refresh=full_refresh,
                     on_batch=on_batch)
 

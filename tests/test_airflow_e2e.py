@@ -67,11 +67,12 @@ def test_the_dossier_dag_loads_the_manifest_and_a_rerun_of_its_date_adds_nothing
     assert scalar(engine, "SELECT max(times_seen) FROM quarantine.dossier") == 1
     # the audit trail keeps both attempts
     assert scalar(engine, "SELECT count(DISTINCT run_id) FROM audit.batch WHERE source = :s", s=SOURCE) == 2
-    with create_session() as session:  # each run told Airflow that core.dossier was updated, and how
+    with create_session() as session:  # the first run told Airflow that core.dossier changed, and how;
+        # the rerun changed nothing and said nothing, so the downstream DAGs do not run for it
         events = session.query(AssetEvent).filter(AssetEvent.source_run_id.in_([first.run_id, again.run_id])) \
             .order_by(AssetEvent.id).all()
-        assert [(ev.asset.name, ev.extra["inserted"]) for ev in events] == [("core.dossier", e["inserted"]),
-                                                                           ("core.dossier", 0)]
+        assert [(ev.source_run_id, ev.asset.name, ev.extra["inserted"]) for ev in events] == \
+            [(first.run_id, "core.dossier", e["inserted"])]
 
 
 def test_a_load_that_fails_midway_is_retried_into_a_clean_load(airflow_home, engine, manifest, tmp_path,
@@ -116,3 +117,24 @@ def test_the_downstream_dags_run(airflow_home, engine, tmp_path, monkeypatch):
     assert SOURCE in json.dumps(figures) and "postgresql" not in json.dumps(figures)
     refreshed = xcom(run(get_dag("refdata_sync")), "sync")  # the units are already there: nothing new
     assert refreshed["inserted"] == 0 and refreshed["unchanged"] > 0
+
+
+def test_the_readmes_backfill_makes_one_run_per_date_asked_in_the_dags_time_zone(airflow_home):
+    """Three dates asked, three runs: the README gives them with Vietnam's offset (plain dates are
+    UTC midnights, and a day of a DAG in Asia/Ho_Chi_Minh starts at 17:00 UTC the day before)."""
+    import re
+
+    from airflow.models.backfill import _get_info_list
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.timezone import parse
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    asked = re.search(r"--from-date (\S+) --to-date (\S+)\s+# 3 runs", readme)
+    dag = DagSerialization.from_dict(DagSerialization.to_dict(get_dag(SOURCE)))  # as the scheduler has it
+
+    def days(from_date: str, to_date: str) -> list[str]:
+        infos = _get_info_list(from_date=parse(from_date), to_date=parse(to_date), reverse=False, dag=dag)
+        return [i.data_interval.start.in_timezone("Asia/Ho_Chi_Minh").strftime("%d/%m") for i in infos]
+
+    assert days(*asked.groups()) == ["01/03", "02/03", "03/03"]
+    assert days("2025-03-01", "2025-03-03") == ["02/03", "03/03"]  # what plain dates would have made

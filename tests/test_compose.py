@@ -38,6 +38,9 @@ def test_the_airflow_3_components_run_on_celery_with_redis_and_their_own_postgre
         assert host(env["AIRFLOW__CELERY__BROKER_URL"]) == "redis"
         assert host(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]) == "postgres"
         assert host(env["AIRFLOW_CONN_HUB_WAREHOUSE"]) == "warehouse-db"  # a separate database server
+        for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
+                    "AIRFLOW__CELERY__RESULT_BACKEND"):  # the driver the hub installs (psycopg 3), sync and async
+            assert urlsplit(env[key]).scheme.removeprefix("db+") == "postgresql+psycopg", key
         assert set(HUB_NEEDS) <= set(env), name
         assert {"airflow-init": {"condition": "service_completed_successfully"}}.items() <= \
             SERVICES[name]["depends_on"].items()

@@ -34,6 +34,16 @@ def fail_batch(engine: Engine, batch_id: int, error: str, rows_read: int = 0) ->
             rows_inserted=0, rows_updated=0, rows_unchanged=0, rows_quarantined=0))
 
 
+def close_abandoned(engine: Engine, source: str) -> int:
+    """Mark failed the source's batches still ``running``: called by a run that holds the source's
+    lock, they belong to a run whose process died (a killed worker) and whose data rolled back."""
+    with engine.begin() as conn:
+        return conn.execute(update(batch).where(batch.c.source == source, batch.c.status == "running").values(
+            status="failed", ended_at=func.now(), error="abandoned: the process running this batch died; "
+            "its data rolled back and a later run resumed from the watermark",
+            rows_inserted=0, rows_updated=0, rows_unchanged=0, rows_quarantined=0)).rowcount
+
+
 def same_read(conn: Connection, *, source: str, run_id: str, file: str | None, sha256: str | None) -> list[int]:
     """The batches whose rows a key repeated in this batch would repeat: this run's, and those that
     read the same file with the same content (a run resumed, or the file read again in full)."""
