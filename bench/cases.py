@@ -11,7 +11,9 @@ import argparse
 import dataclasses
 import io
 import json
+import os
 import resource
+import statistics
 import sys
 import time
 
@@ -56,6 +58,72 @@ def warehouse_counts(engine, run_id: str) -> dict:
                             .where(quarantine.c.last_batch_id.in_(ids))).scalar_one()
     return {"audit": dict(zip(("read", "inserted", "updated", "unchanged", "quarantined"), map(int, audit))),
             "quarantine_rows": kept}
+
+
+def small_source(path: str, name: str = "bench_small"):
+    from pipeline.config import REPO_ROOT, load_sources
+
+    source = load_sources(REPO_ROOT / "sources.yaml")["bacgiang_dossiers_export"]
+    return dataclasses.replace(source, name=name, options={**source.options, "path": path})
+
+
+def forget_loads(engine) -> None:
+    """Empty what a load of the dossier schema left, so the next one is a first load again."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE core.dossier, quarantine.dossier, audit.watermark, staging.record_digest")
+
+
+def small_forked_case(url: str, path: str, repeat: int) -> dict:
+    """G: a small source loaded as an Airflow worker runs a task: the worker has imported and
+    warmed what every task needs (``orchestration.worker.preload``), then forks; the child takes
+    the warehouse as a task does (``orchestration.run.warehouse``) and runs the source. Timed from
+    the fork to the child's exit, each time a first load (the tables emptied between times)."""
+    from orchestration.run import warehouse
+    from orchestration.worker import preload
+
+    preload()
+    engine = warehouse(url)  # the warehouse exists before any task runs
+    source = small_source(path)
+    times, counts = [], None
+    for _ in range(repeat):
+        forget_loads(engine)
+        engine.dispose()  # a forked child must not share the parent's connections
+        read, write = os.pipe()
+        start = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:  # the task
+            os.close(read)
+            code = 0
+            try:
+                from pipeline.run import run_source
+
+                result = run_source(source, warehouse(url), full_refresh=True)
+                os.write(write, json.dumps(result.totals).encode())
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write)
+        _, status = os.waitpid(pid, 0)
+        times.append(time.perf_counter() - start)
+        with os.fdopen(read, "rb") as fh:
+            out = fh.read()
+        if status != 0:
+            raise RuntimeError("the forked task failed")
+        counts = json.loads(out)
+    return {"seconds": statistics.median(times), "runs": times, "counts": counts}
+
+
+def small_cold_case(url: str, path: str) -> dict:
+    """G cold: the same task in this fresh interpreter, imports included (the driver times the
+    whole process from outside, start-up included)."""
+    from orchestration.run import warehouse
+    from pipeline.run import run_source
+
+    engine = warehouse(url)
+    forget_loads(engine)
+    result = run_source(small_source(path), engine, full_refresh=True)
+    return {"counts": result.totals}
 
 
 def copy_case(url: str, path: str) -> dict:
@@ -130,10 +198,11 @@ def peak_rss_mb() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("case", choices=["hub", "hub_rerun", "copy", "pandas", "dlt"])
+    parser.add_argument("case", choices=["hub", "hub_rerun", "copy", "pandas", "dlt", "small_forked", "small_cold"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--file", required=True)
     parser.add_argument("--chunk-size", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if args.case == "hub":
         out = hub_case(args.url, args.file, args.chunk_size, full_refresh=True)
@@ -141,6 +210,10 @@ def main() -> None:
         out = hub_case(args.url, args.file, args.chunk_size, full_refresh=False)
     elif args.case == "copy":
         out = copy_case(args.url, args.file)
+    elif args.case == "small_forked":
+        out = small_forked_case(args.url, args.file, args.repeat)
+    elif args.case == "small_cold":
+        out = small_cold_case(args.url, args.file)
     elif args.case == "pandas":
         out = pandas_case(args.url, args.file)
     else:

@@ -54,7 +54,8 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
         clean = mapped.frame.drop(index=mapped.failed_rows())
         checked = stage(source.name, "validate", batch_id, validate, clean, suite() if callable(suite) else suite)
         stats = checked.statistics
-        held = quarantine.hold_reason(checked.failures, len(clean), max_failure_ratio=source.max_failure_ratio)
+        held = quarantine.hold_reason(checked.failures, len(clean) + batch.skipped,
+                                      max_failure_ratio=source.max_failure_ratio)
         failures += checked.failures
     seconds["validate"] = time.perf_counter() - clock
     out = quarantine.quarantine_rows(batch, mapped.frame, failures, held, schema=schema, fields=source.fields)
