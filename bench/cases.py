@@ -16,6 +16,7 @@ import resource
 import statistics
 import sys
 import time
+from pathlib import Path
 
 COLUMNS = ["dossier_code", "procedure_code", "receiving_agency", "admin_unit_code", "received_at", "due_at",
            "completed_at", "status", "channel"]
@@ -126,6 +127,39 @@ def small_cold_case(url: str, path: str) -> dict:
     return {"counts": result.totals}
 
 
+def demo_case(url: str, size: str, folder: str) -> dict:
+    """H: ``hub demo`` (every source of the simulated province, then publish and reconcile), timed
+    after the province's files are written, and what it left compared with the manifest: each
+    source's loads, the quarantine per check and the reconciliation's findings."""
+    from sqlalchemy import text
+
+    from demo.run import prepare, quarantine_by_check, run_demo
+    from pipeline.run import prepare_warehouse
+    from warehouse.connect import get_engine
+
+    engine = get_engine(url)
+    clock = time.perf_counter()
+    prepare_warehouse(engine)
+    manifest = prepare(Path(folder), size, 24)
+    made = time.perf_counter() - clock
+    start = time.perf_counter()
+    result = run_demo(engine, size=size, folder=Path(folder))
+    seconds = time.perf_counter() - start
+    planted = manifest["sources"]
+    with engine.connect() as conn:
+        loads = {r.source: (r.read, r.inserted, r.updated, r.quarantined) for r in conn.execute(text(
+            "SELECT source, sum(rows_read) AS read, sum(rows_inserted) AS inserted, sum(rows_updated) AS updated, "
+            "sum(rows_quarantined) AS quarantined FROM audit.batch GROUP BY source"))}
+        findings = conn.execute(text("SELECT count(*) FROM audit.reconciliation WHERE status = 'open'")).scalar()
+    expected = {name: (s["read"], s["read"] - sum(s["quarantined"].values()), 0, sum(s["quarantined"].values()))
+                for name, s in planted.items()}
+    quarantined = {name: s["quarantined"] for name, s in planted.items() if s["quarantined"]}
+    return {"seconds": seconds, "prepare_seconds": made, "sources": len(result.runs), "failed": result.failed,
+            "rows": sum(s["read"] for s in planted.values()),
+            "loads_equal": loads == expected, "quarantine_equal": quarantine_by_check(engine, list(planted)) == quarantined,
+            "findings": findings, "findings_equal": findings == len(manifest["findings"]) + len(manifest["findings_2025"])}
+
+
 def copy_case(url: str, path: str) -> dict:
     import psycopg
     from sqlalchemy.engine import make_url
@@ -198,11 +232,13 @@ def peak_rss_mb() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("case", choices=["hub", "hub_rerun", "copy", "pandas", "dlt", "small_forked", "small_cold"])
+    parser.add_argument("case", choices=["hub", "hub_rerun", "copy", "pandas", "dlt", "small_forked", "small_cold", "demo"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--file", required=True)
     parser.add_argument("--chunk-size", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--size", default="large")
+    parser.add_argument("--folder")
     args = parser.parse_args()
     if args.case == "hub":
         out = hub_case(args.url, args.file, args.chunk_size, full_refresh=True)
@@ -214,6 +250,8 @@ def main() -> None:
         out = small_forked_case(args.url, args.file, args.repeat)
     elif args.case == "small_cold":
         out = small_cold_case(args.url, args.file)
+    elif args.case == "demo":
+        out = demo_case(args.url, args.size, args.folder)
     elif args.case == "pandas":
         out = pandas_case(args.url, args.file)
     else:

@@ -149,15 +149,60 @@ def supports(suite) -> bool:
     return all(e.expectation_type in EVALUATORS for e in suite.expectations)
 
 
+DEFAULTED = ("ignore_row_if", "or_equal", "mostly", "min_value", "max_value", "strict_min", "strict_max")
+"""Arguments a configuration leaves out when they hold the expectation class's default."""
+
+
+def _arguments(expectation, config) -> dict:
+    kw = dict(config.kwargs)
+    for key in DEFAULTED:
+        if kw.get(key) is None and getattr(expectation, key, None) is not None:
+            kw[key] = getattr(expectation, key)
+    return kw
+
+
+def in_validation_order(configs: list) -> list:
+    """(expectation, configuration) pairs in the order Great Expectations validates (and reports) a suite in: grouped by the ``column``
+    argument in order of first appearance, expectations without one grouped together. A row's
+    reasons are listed in this order, so it must be the same."""
+    groups: dict[str | None, list] = {}
+    for item in configs:
+        column = item[1].kwargs.get("column")
+        groups.setdefault(column if isinstance(column, str) else None, []).append(item)
+    return [c for group in groups.values() for c in group]
+
+
+DEFAULTED = ("ignore_row_if", "or_equal", "mostly", "min_value", "max_value", "strict_min", "strict_max")
+"""Arguments a configuration leaves out when they hold the expectation class's default."""
+
+
+def _arguments(expectation, config) -> dict:
+    kw = dict(config.kwargs)
+    for key in DEFAULTED:
+        if kw.get(key) is None and getattr(expectation, key, None) is not None:
+            kw[key] = getattr(expectation, key)
+    return kw
+
+
+def in_validation_order(configs: list) -> list:
+    """(expectation, configuration) pairs in the order Great Expectations validates (and reports) a suite in: grouped by the ``column``
+    argument in order of first appearance, expectations without one grouped together. A row's
+    reasons are listed in this order, so it must be the same."""
+    groups: dict[str | None, list] = {}
+    for item in configs:
+        column = item[1].kwargs.get("column")
+        groups.setdefault(column if isinstance(column, str) else None, []).append(item)
+    return [c for group in groups.values() for c in group]
+
+
 def evaluate(frame: pd.DataFrame, suite) -> tuple[list[tuple[object, np.ndarray, int]], dict] | None:
     """For each failing expectation (its configuration, the index labels of its unexpected rows,
     their count), and the statistics Great Expectations would report; None if any expectation
     is beyond this module (the caller then asks Great Expectations)."""
     failed = []
     try:
-        for expectation in suite.expectations:
-            config = expectation.configuration
-            kw = config.kwargs
+        for expectation, config in in_validation_order([(e, e.configuration) for e in suite.expectations]):
+            kw = _arguments(expectation, config)
             index, ok = EVALUATORS[config.type](frame, kw)
             ok = ok.to_numpy(dtype=bool, na_value=False)
             bad = index[~ok].to_numpy()
