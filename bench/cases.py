@@ -82,8 +82,8 @@ def small_forked_case(url: str, path: str, repeat: int) -> dict:
     from orchestration.run import warehouse
     from orchestration.worker import preload
 
-    preload()
     engine = warehouse(url)  # the warehouse exists before any task runs
+    preload(engine)
     source = small_source(path)
     times, counts = [], None
     for _ in range(repeat):

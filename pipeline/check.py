@@ -67,15 +67,15 @@ def prepare(source: SourceConfig, engine: Engine):
     """The run's schema and adapter, and its suite built on the first batch: a source with
     nothing new should cost a checksum, not the loading of catalogues and expectations."""
     from quality import catalogs
-    from quality.suite import build_suite
+    from quality.suite import suite_for
 
     schema = stage(source.name, "schema", None, get_schema, source.schema)
     adapter = stage(source.name, "extract", None, make_adapter, source)
 
     @cache
     def suite():
-        catalogs.use(stage(source.name, "reference data", None, catalogs.load, engine))
-        return stage(source.name, "validate", None, build_suite, schema)
+        catalogs.use(stage(source.name, "reference data", None, catalogs.load_current, engine))
+        return stage(source.name, "validate", None, suite_for, schema, catalogs.current())
 
     return schema, adapter, suite
 
