@@ -72,8 +72,12 @@ def _between(frame, kw) -> Domain:
         raise ValueError("min_value and max_value cannot both be None")
     if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(column.dtype):
         low, high = (pd.Timestamp(v) if isinstance(v, str) else v for v in (low, high))
-    elif not pd.api.types.is_numeric_dtype(column.dtype):
-        raise _Unsupported
+    elif not pd.api.types.is_numeric_dtype(column.dtype):  # Python values (dates): compared one by one
+        try:
+            return column.index, column.map(lambda v: (low is None or (v > low if kw.get("strict_min") else v >= low))
+                                            and (high is None or (v < high if kw.get("strict_max") else v <= high)))
+        except TypeError:  # Great Expectations fails the expectation without rows: leave it to it
+            raise _Unsupported from None
     ok = pd.Series(True, index=column.index)
     if low is not None:
         ok &= column > low if kw.get("strict_min") else column >= low
@@ -150,29 +154,6 @@ def enabled() -> bool:
 
 def supports(suite) -> bool:
     return all(e.expectation_type in EVALUATORS for e in suite.expectations)
-
-
-DEFAULTED = ("ignore_row_if", "or_equal", "mostly", "min_value", "max_value", "strict_min", "strict_max")
-"""Arguments a configuration leaves out when they hold the expectation class's default."""
-
-
-def _arguments(expectation, config) -> dict:
-    kw = dict(config.kwargs)
-    for key in DEFAULTED:
-        if kw.get(key) is None and getattr(expectation, key, None) is not None:
-            kw[key] = getattr(expectation, key)
-    return kw
-
-
-def in_validation_order(configs: list) -> list:
-    """(expectation, configuration) pairs in the order Great Expectations validates (and reports) a suite in: grouped by the ``column``
-    argument in order of first appearance, expectations without one grouped together. A row's
-    reasons are listed in this order, so it must be the same."""
-    groups: dict[str | None, list] = {}
-    for item in configs:
-        column = item[1].kwargs.get("column")
-        groups.setdefault(column if isinstance(column, str) else None, []).append(item)
-    return [c for group in groups.values() for c in group]
 
 
 DEFAULTED = ("ignore_row_if", "or_equal", "mostly", "min_value", "max_value", "strict_min", "strict_max")
