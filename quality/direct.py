@@ -3,9 +3,9 @@
 The suite stays Great Expectations' (``quality.suite`` builds it from the schema file, and it is
 what a data engineer reads); what changes is who evaluates it. Great Expectations spends most
 of a validation on its own machinery (a metric graph, pydantic configurations rebuilt per
-expectation, the whole frame filtered per expectation): 3.6 s for a 3,000-row batch of the
-dossier suite, 0.4 s for a 100,000-row one, where the checks themselves take milliseconds. A
-province's hundreds of small sources pay that per batch.
+expectation, the whole frame filtered per expectation): on the demo export's 2,985 checked rows,
+1.66 s by Great Expectations against 0.15 s here (measured on this busy machine). A province's
+hundreds of small sources pay that per batch.
 
 Each expectation type the schemas use is evaluated here exactly as Great Expectations' pandas
 engine evaluates it (the same pandas calls on the same domain: nulls left out of a column map,
