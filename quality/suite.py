@@ -12,7 +12,6 @@ from common.errors import HubError
 
 import time
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -20,8 +19,6 @@ import great_expectations.expectations as gxe
 from quality import catalogs, checks
 from quality.context import gx_context
 from schemas import Schema
-
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class SuiteError(HubError, ValueError):
@@ -57,10 +54,8 @@ def expectations(schema: Schema, *, now: datetime | None = None, cats: catalogs.
                 column=col, value_set=codes,
                 meta=_meta(f"code_list:{col}", f"{col} {{value!r}} is not in code list {f.code_list} ({shown})"))
         if f.not_in_future:
-            # a date field holds Python dates: compared with a datetime, Great Expectations' metric
-            # raised and the check silently never ran; today in Việt Nam is the bound a date has
             yield gxe.ExpectColumnValuesToBeBetween(
-                column=col, max_value=now if f.type != "date" else now.astimezone(VIETNAM).date(),
+                column=col, max_value=now,
                 meta=_meta(f"not_in_future:{col}", f"{col} {{value}} is in the future"))
         if f.not_before:
             yield gxe.ExpectColumnPairValuesAToBeGreaterThanB(

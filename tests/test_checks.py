@@ -178,3 +178,24 @@ def test_the_suite_evaluated_directly_fails_what_great_expectations_fails(loaded
         monkeypatch.setenv("HUB_VALIDATION_ENGINE", "direct")
         assert _outcome(validate(frame, suite)) == by_gx
         assert by_gx[0]  # each frame fails some checks, so the comparison says something
+
+
+def test_a_date_checked_against_a_datetime_fails_as_in_great_expectations(monkeypatch):
+    """Great Expectations' between-metric raises on Python dates against a datetime bound and reports
+    the expectation failed with no rows; the direct evaluation reports the same, not something else."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    from quality.context import gx_context
+
+    gx_context()
+    suite = gx.ExpectationSuite(name="dates")
+    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(
+        column="day", max_value=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        meta={"check": "not_in_future:day", "reason": "day {value} is in the future", "explain": None}))
+    frame = pd.DataFrame({"day": [pd.Timestamp("2020-01-01").date(), pd.Timestamp("2099-01-01").date(), None]})
+    monkeypatch.setenv("HUB_VALIDATION_ENGINE", "gx")
+    by_gx = _outcome(validate(frame, suite))
+    monkeypatch.setenv("HUB_VALIDATION_ENGINE", "direct")
+    assert _outcome(validate(frame, suite)) == by_gx
+    assert by_gx[1]["failed_checks"] == {"not_in_future:day": 0}
