@@ -10,7 +10,8 @@ hundreds of small sources pay that per batch.
 Each expectation type the schemas use is evaluated here exactly as Great Expectations' pandas
 engine evaluates it (the same pandas calls on the same domain: nulls left out of a column map,
 rows ``ignore_row_if`` leaves out of a pair or multicolumn map; ``mostly``), the custom ones with
-the very rules their metrics call (``quality.checks``). A suite holding any other type is handed
+the very rules their metrics call (``quality.checks``, ``quality.formats``: a format registered
+there is evaluated here with no more code). A suite holding any other type is handed
 to Great Expectations whole. ``tests/test_quality.py`` proves both give the same failing rows
 and statistics; ``HUB_VALIDATION_ENGINE=gx`` makes every batch go through Great Expectations.
 """
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from quality import checks
+from quality.formats import formats
 
 Domain = tuple[pd.Index, pd.Series]
 """The rows an expectation looks at, and whether each one is as expected."""
@@ -108,25 +110,22 @@ def _admin_unit(frame, kw) -> Domain:
     return a.index, checks.admin_units_valid(a, b)
 
 
-def _cccd(frame, kw) -> Domain:
-    columns = list(kw["column_list"])
-    part = frame[columns]
-    ignore = kw.get("ignore_row_if") or "all_values_are_missing"
-    if ignore == "all_values_are_missing":
-        part = part[part.notna().any(axis=1)]
-    elif ignore == "any_value_is_missing":
-        part = part[part.notna().all(axis=1)]
-    ids = part[columns[0]]
-    births = part[columns[1]] if len(columns) > 1 else pd.Series(None, index=ids.index)
-    sexes = part[columns[2]] if len(columns) > 2 else pd.Series(None, index=ids.index)
-    return ids.index, pd.Series([checks.cccd_problem(i, b, s) is None for i, b, s in zip(ids, births, sexes)],
-                                index=ids.index, dtype=bool)
-
-
-def _rule(problem: Callable[[object], str | None]) -> Callable[[pd.DataFrame, dict], Domain]:
+def _format(problem: Callable[..., str | None], related: bool) -> Callable[[pd.DataFrame, dict], Domain]:
+    """A registered format (``quality.formats``), over the same rows as its expectation: a column's
+    non-null values, or the related columns' rows ``ignore_row_if`` keeps."""
     def evaluate(frame, kw) -> Domain:
-        column = _column(frame, kw)
-        return column.index, checks._mask(problem, column)
+        if not related:
+            column = _column(frame, kw)
+            return column.index, column.map(lambda v: problem(v) is None).astype(bool)
+        part = frame[list(kw["column_list"])]
+        ignore = kw.get("ignore_row_if") or "all_values_are_missing"
+        if ignore == "all_values_are_missing":
+            part = part[part.notna().any(axis=1)]
+        elif ignore == "any_value_is_missing":
+            part = part[part.notna().all(axis=1)]
+        columns = [part[c] for c in part.columns]
+        return part.index, pd.Series([problem(*values) is None for values in zip(*columns)], index=part.index,
+                                     dtype=bool)
     return evaluate
 
 
@@ -138,10 +137,10 @@ EVALUATORS: dict[str, Callable[[pd.DataFrame, dict], Domain]] = {
     "expect_column_values_to_be_between": _between,
     "expect_column_pair_values_a_to_be_greater_than_b": _a_greater,
     "expect_column_pair_values_to_be_admin_unit_valid_at_date": _admin_unit,
-    "expect_multicolumn_values_to_be_valid_cccd": _cccd,
-    "expect_column_values_to_be_valid_vn_tax_code": _rule(checks.tax_code_problem),
-    "expect_column_values_to_be_normalized_text": _rule(checks.normalized_text_problem),
 }
+for _fmt in formats().values():
+    EVALUATORS[("expect_multicolumn_values_to_be_" if _fmt.related else "expect_column_values_to_be_") + _fmt.rule] = \
+        _format(_fmt.problem, bool(_fmt.related))
 
 
 class _Unsupported(Exception):
