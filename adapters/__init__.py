@@ -56,9 +56,29 @@ class Batch:
     rejected: list[Rejected | tuple[str, dict, str]] = field(default_factory=list)
     """Records the adapter could not even split into fields: (position, raw, reason[, check]).
     A batch with no columns and only rejections (a file its encoding can't decode) is held whole."""
+    first_ordinal: int | None = None
+    """The place of the first record in a read from the source's start (record n of the batch is
+    ``first_ordinal + n``), where the adapter can say so and every record is a row of ``records``;
+    with ``digests``, what lets a rerun skip the records that did not change."""
+    digests: bytes | None = None
+    """The md5 of each record's raw text, 16 bytes a record, in the order of ``records``."""
+    skipped: int = 0
+    """Records read but left out before mapping, unchanged since they loaded (``pipeline.unchanged``)."""
+    ordinals: Any = None
+    """Each record's ordinal where they are not ``first_ordinal`` onwards (some were skipped)."""
+
+    def record_ordinals(self):
+        """The ordinal of each record of ``records`` (a numpy array), or None if the adapter can't say."""
+        if self.ordinals is not None:
+            return self.ordinals
+        if self.first_ordinal is None:
+            return None
+        import numpy as np
+
+        return np.arange(self.first_ordinal, self.first_ordinal + len(self.records), dtype=np.int64)
 
     def __len__(self) -> int:
-        return len(self.records) + len(self.rejected)
+        return len(self.records) + len(self.rejected) + self.skipped
 
 
 class Adapter(ABC):

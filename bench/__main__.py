@@ -1,13 +1,18 @@
 """The hub against a bare COPY, pandas, and dlt, on the same embedded PostgreSQL.
 
-    python -m bench [--rows 1000000] [--repeat 3] [--memory-factor 5] [--out bench/results.json]
+    python -m bench [--rows 1000000] [--repeat 3] [--memory-factor 5] [--demo-size large|small|none]
+                    [--out bench/results.json]
 
 Cases, each run ``--repeat`` times on a fresh database and reported as the median:
 A the hub, first load (extract, map, validate with the full suite, quarantine, merge, audit);
 B a bare COPY of the file into an unindexed table of text columns (the machine's floor);
 C pandas.read_csv + DataFrame.to_sql (what a user would write, no checks);
 D dlt with write_disposition="merge" on the dossier code (if dlt installs beside the hub);
-E A again on the same file (nothing changed); F A on the file with 1% of rows changed.
+E A again on the same file (nothing changed); F A on the file with 1% of rows changed;
+G a small source (3,000 rows) run as an Airflow worker runs a task: forked from a process that
+imported and warmed what every task needs, timed from the fork to the task's exit, beside the
+same task in a fresh interpreter (cold, start-up and imports included); H ``hub demo`` (every
+source of the simulated province, then reconciliation), against its manifest.
 Memory: peak RSS of A at N and at ``memory-factor`` x N rows. A small-chunk reference run of A
 checks that the quarantine and audit counts do not depend on the chunk size.
 """
@@ -22,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -31,12 +37,15 @@ from sqlalchemy.engine import make_url
 from bench.generate import generate
 
 
-def run_case(case: str, url: str, path: Path, chunk_size: int) -> dict:
+def run_case(case: str, url: str, path: Path, chunk_size: int, *more: str) -> dict:
+    """One case in a fresh interpreter; ``wall`` is the whole process, start-up and imports included."""
+    start = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "bench.cases", case, "--url", url, "--file", str(path),
-                          "--chunk-size", str(chunk_size)], capture_output=True, text=True, check=False)
+                          "--chunk-size", str(chunk_size), *more], capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
     if out.returncode != 0:
         raise RuntimeError(f"case {case} failed: {out.stderr.strip().splitlines()[-1:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "wall": wall}
 
 
 class Server:
@@ -66,7 +75,12 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def bench(rows: int, repeat: int, memory_factor: int, chunk_size: int, work: Path) -> dict:
+SMALL_ROWS = 3000
+"""Case G: a small source, as a province has hundreds of (a commune's list, a district's report)."""
+
+
+def bench(rows: int, repeat: int, memory_factor: int, chunk_size: int, work: Path,
+          demo_size: str | None = "large") -> dict:
     load_before = os.getloadavg()  # other work on the machine skews absolute times, not ratios
     base = work / "dossiers.csv"
     changed = work / "dossiers_changed.csv"
@@ -84,6 +98,14 @@ def bench(rows: int, repeat: int, memory_factor: int, chunk_size: int, work: Pat
             runs["C"].append(run_case("pandas", server.fresh(), base, chunk_size))
             d = run_case("dlt", server.fresh(), base, chunk_size)
             runs["D"].append(d)
+        small = work / "dossiers_small.csv"
+        generate(small, SMALL_ROWS)
+        url = server.fresh()
+        forked = run_case("small_forked", url, small, chunk_size, "--repeat", str(max(repeat, 3)))
+        cold = [run_case("small_cold", url, small, chunk_size) for _ in range(repeat)]
+        small_reference = run_case("hub", server.fresh(), small, max(2, chunk_size // 10))
+        demo = run_case("demo", server.fresh(), base, chunk_size, "--size", demo_size, "--folder",
+                        str(work / "demo")) if demo_size else None
         reference = run_case("hub", server.fresh(), base, max(2, chunk_size // 10))
         big = work / "dossiers_big.csv"
         generate(big, rows * memory_factor)
@@ -123,6 +145,15 @@ def bench(rows: int, repeat: int, memory_factor: int, chunk_size: int, work: Pat
                            "counts_equal": reference["counts"] == a_runs[0]["counts"]
                            and reference["warehouse"] == a_runs[0]["warehouse"]
                            and all(r["warehouse"] == a_runs[0]["warehouse"] for r in a_runs)}
+    result["G"] = {"rows": SMALL_ROWS, "seconds": forked["seconds"], "runs": forked["runs"],
+                   "cold_seconds": median([c["wall"] for c in cold]), "cold_runs": [c["wall"] for c in cold],
+                   "counts": forked["counts"],
+                   "counts_equal": forked["counts"] == small_reference["counts"]
+                   and all(c["counts"] == small_reference["counts"] for c in cold)}
+    if demo:
+        result["H"] = {k: demo[k] for k in ("seconds", "prepare_seconds", "sources", "rows", "failed", "loads_equal",
+                                            "quarantine_equal", "findings", "findings_equal")}
+        result["H"]["size"] = demo_size
     result["expected_quarantined"] = made["quarantined"]
     result["machine"] = {"cores": os.cpu_count(), "python": platform.python_version(),
                          "load_average_before": load_before, "load_average_after": os.getloadavg(),
@@ -165,6 +196,16 @@ def table(result: dict) -> str:
                  f"load {a['load_seconds']:.2f} s")
     lines.append(f"memory: peak RSS {m['peak_rss_mb_N']:.0f} MB at {m['rows_N']:,} rows, "
                  f"{m['peak_rss_mb_big']:.0f} MB at {m['rows_big']:,} rows (x{m['ratio']:.2f})")
+    g = result["G"]
+    lines.append(f"G small source ({g['rows']:,} rows), forked from a warm worker: {g['seconds']:.2f} s "
+                 f"(runs {', '.join(f'{t:.2f}' for t in g['runs'])}); cold, a fresh interpreter: {g['cold_seconds']:.2f} s; "
+                 f"counts equal to the small-chunk reference: {g['counts_equal']}")
+    if "H" in result:
+        h = result["H"]
+        lines.append(f"H hub demo --size {h['size']} ({h['sources']} sources, {h['rows']:,} rows): {h['seconds']:.1f} s "
+                     f"(the province's files written before, {h['prepare_seconds']:.1f} s); loads, quarantine and "
+                     f"findings as the manifest says: {h['loads_equal']}, {h['quarantine_equal']}, {h['findings_equal']}"
+                     + (f"; failed: {h['failed']}" if h["failed"] else ""))
     lines.append(f"A counts {a['counts']}, quarantine rows kept {a['warehouse']['quarantine_rows']:,}; "
                  f"audit and quarantine counts equal to the small-chunk reference run's "
                  f"(chunk {result['reference']['chunk_size']:,}): {result['reference']['counts_equal']}")
@@ -178,9 +219,11 @@ def main() -> None:
     parser.add_argument("--memory-factor", type=int, default=5)
     parser.add_argument("--chunk-size", type=int, default=100_000)
     parser.add_argument("--out", type=Path, default=Path("bench/results.json"))
+    parser.add_argument("--demo-size", default="large", help="size of case H's hub demo; 'none' leaves H out")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lienthong-bench-data-") as work:
-        result = bench(args.rows, args.repeat, args.memory_factor, args.chunk_size, Path(work))
+        result = bench(args.rows, args.repeat, args.memory_factor, args.chunk_size, Path(work),
+                       None if args.demo_size == "none" else args.demo_size)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(table(result))

@@ -11,9 +11,12 @@ import argparse
 import dataclasses
 import io
 import json
+import os
 import resource
+import statistics
 import sys
 import time
+from pathlib import Path
 
 COLUMNS = ["dossier_code", "procedure_code", "receiving_agency", "admin_unit_code", "received_at", "due_at",
            "completed_at", "status", "channel"]
@@ -56,6 +59,105 @@ def warehouse_counts(engine, run_id: str) -> dict:
                             .where(quarantine.c.last_batch_id.in_(ids))).scalar_one()
     return {"audit": dict(zip(("read", "inserted", "updated", "unchanged", "quarantined"), map(int, audit))),
             "quarantine_rows": kept}
+
+
+def small_source(path: str, name: str = "bench_small"):
+    from pipeline.config import REPO_ROOT, load_sources
+
+    source = load_sources(REPO_ROOT / "sources.yaml")["bacgiang_dossiers_export"]
+    return dataclasses.replace(source, name=name, options={**source.options, "path": path})
+
+
+def forget_loads(engine) -> None:
+    """Empty what a load of the dossier schema left, so the next one is a first load again."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE core.dossier, quarantine.dossier, audit.watermark, staging.record_digest")
+
+
+def small_forked_case(url: str, path: str, repeat: int) -> dict:
+    """G: a small source loaded as an Airflow worker runs a task: the worker has imported and
+    warmed what every task needs (``orchestration.worker.preload``), then forks; the child takes
+    the warehouse as a task does (``orchestration.run.warehouse``) and runs the source. Timed from
+    the fork to the child's exit, each time a first load (the tables emptied between times)."""
+    from orchestration.run import warehouse
+    from orchestration.worker import preload
+
+    engine = warehouse(url)  # the warehouse exists before any task runs
+    preload(engine)
+    source = small_source(path)
+    times, counts = [], None
+    for _ in range(repeat):
+        forget_loads(engine)
+        engine.dispose()  # a forked child must not share the parent's connections
+        read, write = os.pipe()
+        start = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:  # the task
+            os.close(read)
+            code = 0
+            try:
+                from pipeline.run import run_source
+
+                result = run_source(source, warehouse(url), full_refresh=True)
+                os.write(write, json.dumps(result.totals).encode())
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write)
+        _, status = os.waitpid(pid, 0)
+        times.append(time.perf_counter() - start)
+        with os.fdopen(read, "rb") as fh:
+            out = fh.read()
+        if status != 0:
+            raise RuntimeError("the forked task failed")
+        counts = json.loads(out)
+    return {"seconds": statistics.median(times), "runs": times, "counts": counts}
+
+
+def small_cold_case(url: str, path: str) -> dict:
+    """G cold: the same task in this fresh interpreter, imports included (the driver times the
+    whole process from outside, start-up included)."""
+    from orchestration.run import warehouse
+    from pipeline.run import run_source
+
+    engine = warehouse(url)
+    forget_loads(engine)
+    result = run_source(small_source(path), engine, full_refresh=True)
+    return {"counts": result.totals}
+
+
+def demo_case(url: str, size: str, folder: str) -> dict:
+    """H: ``hub demo`` (every source of the simulated province, then publish and reconcile), timed
+    after the province's files are written, and what it left compared with the manifest: each
+    source's loads, the quarantine per check and the reconciliation's findings."""
+    from sqlalchemy import text
+
+    from demo.run import prepare, quarantine_by_check, run_demo
+    from pipeline.run import prepare_warehouse
+    from warehouse.connect import get_engine
+
+    engine = get_engine(url)
+    clock = time.perf_counter()
+    prepare_warehouse(engine)
+    manifest = prepare(Path(folder), size, 24)
+    made = time.perf_counter() - clock
+    start = time.perf_counter()
+    result = run_demo(engine, size=size, folder=Path(folder))
+    seconds = time.perf_counter() - start
+    planted = manifest["sources"]
+    with engine.connect() as conn:
+        loads = {r.source: (r.read, r.inserted, r.updated, r.quarantined) for r in conn.execute(text(
+            "SELECT source, sum(rows_read) AS read, sum(rows_inserted) AS inserted, sum(rows_updated) AS updated, "
+            "sum(rows_quarantined) AS quarantined FROM audit.batch GROUP BY source"))}
+        findings = conn.execute(text("SELECT count(*) FROM audit.reconciliation WHERE status = 'open'")).scalar()
+    expected = {name: (s["read"], s["read"] - sum(s["quarantined"].values()), 0, sum(s["quarantined"].values()))
+                for name, s in planted.items()}
+    quarantined = {name: s["quarantined"] for name, s in planted.items() if s["quarantined"]}
+    return {"seconds": seconds, "prepare_seconds": made, "sources": len(result.runs), "failed": result.failed,
+            "rows": sum(s["read"] for s in planted.values()),
+            "loads_equal": loads == expected, "quarantine_equal": quarantine_by_check(engine, list(planted)) == quarantined,
+            "findings": findings, "findings_equal": findings == len(manifest["findings"]) + len(manifest["findings_2025"])}
 
 
 def copy_case(url: str, path: str) -> dict:
@@ -130,10 +232,13 @@ def peak_rss_mb() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("case", choices=["hub", "hub_rerun", "copy", "pandas", "dlt"])
+    parser.add_argument("case", choices=["hub", "hub_rerun", "copy", "pandas", "dlt", "small_forked", "small_cold", "demo"])
     parser.add_argument("--url", required=True)
     parser.add_argument("--file", required=True)
     parser.add_argument("--chunk-size", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--size", default="large")
+    parser.add_argument("--folder")
     args = parser.parse_args()
     if args.case == "hub":
         out = hub_case(args.url, args.file, args.chunk_size, full_refresh=True)
@@ -141,6 +246,12 @@ def main() -> None:
         out = hub_case(args.url, args.file, args.chunk_size, full_refresh=False)
     elif args.case == "copy":
         out = copy_case(args.url, args.file)
+    elif args.case == "small_forked":
+        out = small_forked_case(args.url, args.file, args.repeat)
+    elif args.case == "small_cold":
+        out = small_cold_case(args.url, args.file)
+    elif args.case == "demo":
+        out = demo_case(args.url, args.size, args.folder)
     elif args.case == "pandas":
         out = pandas_case(args.url, args.file)
     else:

@@ -139,7 +139,7 @@ def warehouse_upgrade() -> None:
     from warehouse.migrate import current_revision, upgrade
 
     engine = get_engine()
-    done = upgrade(engine)
+    done = upgrade(engine, check=False)
     console.print(f"warehouse {describe(engine)} at revision {current_revision(engine)}", highlight=False)
     for line in done:
         console.print(f"  {line}", highlight=False)

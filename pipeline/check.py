@@ -59,7 +59,8 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
         clean = mapped.frame.drop(index=mapped.failed_rows())
         checked = stage(source.name, "validate", batch_id, validate, clean, suite() if callable(suite) else suite)
         stats, validation = checked.statistics, checked.result
-        held = quarantine.hold_reason(checked.failures, len(clean), max_failure_ratio=source.max_failure_ratio)
+        held = quarantine.hold_reason(checked.failures, len(clean) + batch.skipped,
+                                      max_failure_ratio=source.max_failure_ratio)
         failures += checked.failures
     seconds["validate"] = time.perf_counter() - clock
     out = quarantine.quarantine_rows(batch, mapped.frame, failures, held, schema=schema, fields=source.fields)
@@ -72,15 +73,15 @@ def prepare(source: SourceConfig, engine: Engine):
     """The run's schema and adapter, and its suite built on the first batch: a source with
     nothing new should cost a checksum, not the loading of catalogues and expectations."""
     from quality import catalogs
-    from quality.suite import build_suite
+    from quality.suite import suite_for
 
     schema = stage(source.name, "schema", None, get_schema, source.schema)
     adapter = stage(source.name, "extract", None, make_adapter, source)
 
     @cache
     def suite():
-        catalogs.use(stage(source.name, "reference data", None, catalogs.load, engine))
-        return stage(source.name, "validate", None, build_suite, schema)
+        catalogs.use(stage(source.name, "reference data", None, catalogs.load_current, engine))
+        return stage(source.name, "validate", None, suite_for, schema, catalogs.current())
 
     return schema, adapter, suite
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from functools import cache
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,12 +19,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import quarantine
 from adapters import Batch
+from pipeline import unchanged
 from pipeline.check import Checked, check_batch, dry_run, make_adapter, prepare
 from pipeline.config import SourceConfig
 from pipeline.prefetch import prefetch
 from pipeline.stage import StageError, stage
 from schemas import Schema
-from warehouse import audit, load
+from quality import catalogs
+from warehouse import audit, digest, load
 from warehouse.lock import one_run_per_source
 
 __all__ = ["BatchResult", "Checked", "RunResult", "StageError", "check_batch", "dry_run", "make_adapter",
@@ -78,9 +81,10 @@ def prepare_warehouse(engine: Engine) -> None:
 
 def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: Batch,
                   checked: Checked | BaseException, *, run_id: str, start: dict | None,
-                  snapshot: bool = False) -> BatchResult:
+                  snapshot: bool = False, skipping: bool = False) -> BatchResult:
     """Load one checked batch in one transaction, with its audit row and watermark; in a
-    ``snapshot`` source (see :class:`adapters.Adapter`) a key read twice is a duplicate."""
+    ``snapshot`` source (see :class:`adapters.Adapter`) a key read twice is a duplicate. Records
+    skipped as unchanged (``pipeline.unchanged``; ``skipping``: some were, in this run) count as such."""
     origin = batch.origin
     batch_id = audit.open_batch(engine, run_id=run_id, source=source.name, adapter=source.adapter,
                                 schema_name=schema.name, schema_version=schema.version,
@@ -94,17 +98,21 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
         clock = time.perf_counter()
         with engine.begin() as conn:
             counts = {"inserted": 0, "updated": 0, "unchanged": 0, "repeated": []}
+            digests = unchanged.digests_of(batch, good.index if len(good) else [], skipping=skipping)
+            if digests is not None and not len(good):
+                digest.forget(conn, source.name, digests.checked)
             if len(good):
                 counts = stage(source.name, "load", batch_id, load.merge, conn, schema, source=source.name,
                                 batch_id=batch_id, frame=good, positions=[batch.positions[i] for i in good.index],
                                 read=(run_id, audit.same_read(conn, source=source.name, run_id=run_id,
                                                               file=origin.get("file"), sha256=origin.get("sha256")))
-                                if snapshot else None)
+                                if snapshot else None, digests=digests)
             quarantined = checked.quarantined + quarantine.repeats(batch, good, counts.pop("repeated"),
                                                                    schema=schema, fields=source.fields)
             counts["quarantined"] = stage(source.name, "quarantine", batch_id, load.quarantine, conn, schema,
                                            source=source.name, batch_id=batch_id, rows=quarantined)
             counts["read"] = read
+            counts["unchanged"] += batch.skipped
             status = "held" if checked.held else "succeeded"
             audit.close_batch(conn, batch_id, status=status, counts=counts,
                               gx_statistics=checked.statistics or None, error=checked.held,
@@ -150,17 +158,28 @@ def _run(source: SourceConfig, engine: Engine, schema: Schema, adapter, suite, *
                 schema_name=schema.name, schema_version=schema.version)
     try:
         origin = adapter.describe()
+        skipped = 0
+
+        @cache
+        def fingerprint() -> bytes:
+            suite()  # loads the catalogues the checks read
+            return unchanged.checks_fingerprint(source, schema, catalogs.current())
 
         def checked_batches(resume_from=start):
+            nonlocal skipped
             for batch in adapter.batches(resume_from):
                 try:
+                    if batch.digests is not None:
+                        batch = stage(source.name, "skip unchanged", None, unchanged.skip_unchanged, engine, source,
+                                      batch, fingerprint(), skip=not full_refresh)
+                        skipped += batch.skipped
                     yield batch, check_batch(source, schema, batch, suite)
                 except StageError as exc:  # belongs to this batch: its audit row will say so
                     yield batch, exc
 
         for batch, checked in prefetch(checked_batches()):
             done = process_batch(engine, source, schema, batch, checked, run_id=run_id, start=start,
-                                 snapshot=adapter.snapshot)
+                                 snapshot=adapter.snapshot, skipping=skipped > 0)
             result.batches.append(done)
             start = batch.position
             if on_batch:

@@ -6,10 +6,11 @@ read it from here instead.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from warehouse.tables import admin_unit, admin_unit_crosswalk, code_list
 
@@ -21,6 +22,8 @@ class Catalogs:
     successor: dict[str, str] = field(default_factory=dict)
     """Legacy code -> 'code name' of its default 2025 successor, for reasons."""
     code_lists: dict[str, list[str]] = field(default_factory=dict)
+    version: str | None = None
+    """The digest of the ref tables these were loaded from (see :func:`load_current`)."""
 
 
 _current = Catalogs()
@@ -33,6 +36,26 @@ def current() -> Catalogs:
 def use(catalogs: Catalogs) -> None:
     global _current
     _current = catalogs
+
+
+VERSION = text(
+    "SELECT md5(concat((SELECT string_agg(u::text, ';' ORDER BY unit_id) FROM ref.admin_unit u), '|', "
+    "(SELECT string_agg(c::text, ';' ORDER BY level, legacy_code, new_code) FROM ref.admin_unit_crosswalk c), '|', "
+    "(SELECT string_agg(l::text, ';' ORDER BY list_name, code) FROM ref.code_list l)))")
+_loaded: dict[tuple[str, str], Catalogs] = {}
+
+
+def load_current(engine: Engine) -> Catalogs:
+    """The catalogues as the warehouse holds them now, loaded again only when they changed: the
+    digest of the three ref tables is one small query, where a province's hundreds of sources
+    each loading every unit cost a tenth of a second a run."""
+    with engine.connect() as conn:
+        version = conn.execute(VERSION).scalar()
+    key = (engine.url.render_as_string(hide_password=True), version)
+    if key not in _loaded:
+        _loaded.clear()
+        _loaded[key] = dataclasses.replace(load(engine), version=version)
+    return _loaded[key]
 
 
 def load(engine: Engine) -> Catalogs:

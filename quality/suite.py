@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from common.errors import HubError
 
+import time
 from datetime import datetime, timezone
 
 import great_expectations as gx
@@ -55,7 +56,8 @@ def expectations(schema: Schema, *, now: datetime | None = None, cats: catalogs.
                 meta=_meta(f"code_list:{col}", f"{col} {{value!r}} is not in code list {f.code_list} ({shown})"))
         if f.not_in_future:
             yield gxe.ExpectColumnValuesToBeBetween(
-                column=col, max_value=now, meta=_meta(f"not_in_future:{col}", f"{col} {{value}} is in the future"))
+                column=col, max_value=now,
+                meta=_meta(f"not_in_future:{col}", f"{col} {{value}} is in the future"))
         if f.not_before:
             yield gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A=col, column_B=f.not_before, or_equal=True, ignore_row_if="either_value_is_missing",
@@ -69,6 +71,27 @@ def expectations(schema: Schema, *, now: datetime | None = None, cats: catalogs.
             where = {"column_list": fmt.columns(f), "ignore_row_if": "all_values_are_missing"} if fmt.related \
                 else {"column": col}
             yield checks.format_expectation(fmt.name)(**where, meta=_meta(f"{fmt.check}:{col}", explain=fmt.name))
+
+
+SUITE_MAX_AGE = 60.0
+"""Seconds a suite is reused for (its ``not_in_future`` checks compare with the time it was built,
+as every batch of a run lasting that long already does)."""
+_built: dict[tuple, tuple[float, gx.ExpectationSuite]] = {}
+
+
+def suite_for(schema: Schema, cats: catalogs.Catalogs) -> gx.ExpectationSuite:
+    """The schema's suite for these catalogues, built once a minute at most rather than per run:
+    building one costs about 0.1 s, and a province runs hundreds of small sources."""
+    if cats.version is None:  # catalogues of unknown origin: nothing to recognise them by
+        return build_suite(schema, cats=cats)
+    key = (schema, cats.version)
+    made, suite = _built.get(key, (0.0, None))
+    if suite is None or time.monotonic() - made > SUITE_MAX_AGE:
+        if len(_built) > 64:
+            _built.clear()
+        suite = build_suite(schema, cats=cats)
+        _built[key] = (time.monotonic(), suite)
+    return suite
 
 
 def build_suite(schema: Schema, *, now: datetime | None = None,

@@ -15,13 +15,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
-from sqlalchemy import (Column, Connection, Engine, MetaData, Table, Text, and_, cast, delete, exists, false, func,
+from sqlalchemy import (BigInteger, Column, Connection, LargeBinary, Engine, MetaData, Table, Text, and_, cast, delete, exists, false, func,
                         insert, literal, literal_column, or_, select, update)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from schemas import Schema
 from schemas import pii
-from warehouse.tables import run_key, schema_tables, stored_names
+from warehouse import digest
+from warehouse.digest import Digests
+from warehouse.tables import record_digest, run_key, schema_tables, stored_names
 
 
 def _csv_bytes(frame: pd.DataFrame) -> pa.Buffer:
@@ -40,18 +42,24 @@ def _csv_bytes(frame: pd.DataFrame) -> pa.Buffer:
     return out.getvalue()  # a buffer COPY reads in place, not copied into a bytes object
 
 
-def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame) -> Table:
-    """Create the batch's temporary staging table and COPY the frame into it."""
+DIGEST_COLUMNS = (Column("source_ordinal", BigInteger), Column("raw_digest", LargeBinary))
+"""Staged beside a batch's rows when its records have digests (``warehouse.digest``)."""
+
+
+def _copy_into_stage(conn: Connection, staging: Table, frame: pd.DataFrame, extra: tuple[Column, ...] = ()) -> Table:
+    """Create the batch's temporary staging table (with the ``extra`` columns) and COPY the frame into it."""
     name = f"stage_{staging.name}"
     raw = conn.connection.driver_connection
+    more = sql.SQL("").join(sql.SQL(", {} {}").format(sql.Identifier(c.name), sql.SQL(
+        c.type.compile(dialect=conn.dialect))) for c in extra)
     with raw.cursor() as cur:
-        cur.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}.{}) ON COMMIT DROP").format(
-            sql.Identifier(name), sql.Identifier(staging.schema), sql.Identifier(staging.name)))
+        cur.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {}.{}{}) ON COMMIT DROP").format(
+            sql.Identifier(name), sql.Identifier(staging.schema), sql.Identifier(staging.name), more))
         if len(frame):
             columns = sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
             with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(sql.Identifier(name), columns)) as copy:
                 copy.write(memoryview(_csv_bytes(frame)))
-    return Table(name, MetaData(), *(Column(c.name, c.type) for c in staging.columns))
+    return Table(name, MetaData(), *(Column(c.name, c.type) for c in (*staging.columns, *extra)))
 
 
 def pin_row_text(conn: Connection) -> None:
@@ -75,7 +83,8 @@ def rehash(conn: Connection, schema: Schema) -> int:
 
 
 def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame: pd.DataFrame,
-          positions: list[str], read: tuple[str, list[int]] | None = None) -> dict[str, Any]:
+          positions: list[str], read: tuple[str, list[int]] | None = None,
+          digests: Digests | None = None) -> dict[str, Any]:
     """Insert the keys core doesn't have and update the rows whose hash changed, in one statement.
 
     The staged rows are hashed and matched to core once (a materialised CTE); an update and an
@@ -94,12 +103,21 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
     a batch is, not an update, wherever a batch boundary fell between the two: a key the read wrote
     carries one of its batch ids; one it left unchanged is noted in ``staging.run_key``. Such rows
     are left out and returned as ``repeated`` (position, earlier position) for quarantine.
+
+    With ``digests`` (see ``warehouse.digest``), each row that loads (or was already there) leaves
+    the digest of its raw record at its ordinal, in the same statement; the digests of the batch's
+    checked ordinals are dropped first, and one that another ordinal held for the same key goes
+    (that key now comes from here). When the run skipped unchanged records, a key a digest holds
+    at an ordinal already read makes the staged row a duplicate, as a key noted above does.
     """
     core, staging, _ = schema_tables(schema)
     columns = stored_names(schema)
     staged = pii.protect(frame[schema.field_names], schema)[columns].assign(source_position=positions)
+    if digests is not None:
+        staged = staged.assign(source_ordinal=digests.ordinals, raw_digest=digests.hex_column())
+        digest.forget(conn, source, digests.checked)
     pin_row_text(conn)  # the COPY below also reads its naive timestamps as UTC
-    stage = _copy_into_stage(conn, staging, staged)
+    stage = _copy_into_stage(conn, staging, staged, DIGEST_COLUMNS if digests is not None else ())
     conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(core.fullname))))
     conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
     conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
@@ -113,6 +131,10 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
     wrote = and_(core.c.batch_id.in_(batches), core.c.source_position != stage.c.source_position) \
         if batches else false()
     repeat = or_(seen.c.key.is_not(None), func.coalesce(wrote, False))
+    if digests is not None and digests.skipping and read:
+        held = record_digest.alias("held")
+        repeat = or_(repeat, exists().where(held.c.key == key_text, held.c.source == source,
+                                            held.c.ordinal < digests.end, held.c.ordinal != stage.c.source_ordinal))
     s = select(*stage.c, row_hash.label("row_hash"), core.c.row_hash.label("stored_hash"), repeat.label("repeat"),
                key_text.label("run_key"), func.coalesce(seen.c.source_position, core.c.source_position)
                .label("stored_position")) \
@@ -132,8 +154,19 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
         .returning(literal_column("1")).cte("noted")
     repeated = select(func.json_agg(func.json_build_array(s.c.source_position, s.c.stored_position))) \
         .where(s.c.repeat).scalar_subquery()
-    inserted, updated, _, repeats = conn.execute(select(*(select(func.count()).select_from(t).scalar_subquery()
-                                                          for t in (added, changed, noted)), repeated)).one()
+    writes = [added, changed, noted]
+    if digests is not None:
+        first = int(digests.checked.min()) if digests.checked.size else 0
+        moved = delete(record_digest).where(
+            record_digest.c.key == s.c.run_key, s.c.repeat.is_(False), s.c.stored_hash.is_not(None),
+            ~and_(record_digest.c.source == source, record_digest.c.ordinal >= first,
+                  record_digest.c.ordinal < digests.end)).returning(literal_column("1")).cte("moved")
+        vouched = insert(record_digest).from_select(["source", "ordinal", "digest", "key"], select(
+            literal(source), s.c.source_ordinal, s.c.raw_digest, s.c.run_key).where(s.c.repeat.is_(False))) \
+            .returning(literal_column("1")).cte("vouched")
+        writes += [moved, vouched]
+    inserted, updated, *_, repeats = conn.execute(select(*(select(func.count()).select_from(t).scalar_subquery()
+                                                           for t in writes), repeated)).one()
     repeats = [tuple(r) for r in repeats or []]
     return {"inserted": inserted, "updated": updated, "unchanged": len(frame) - inserted - updated - len(repeats),
             "repeated": repeats}

@@ -16,13 +16,19 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import Connection, Engine, select, text
+import hashlib
+import json
+from functools import cache
+
+from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.schema import CreateSchema
 from sqlalchemy.dialects.postgresql import insert
 
 from schemas import all_schemas
 from warehouse.load import rehash
-from warehouse.tables import derived_metadata, schema_version
+from warehouse.tables import derived_metadata, schema_version, upgrade_fingerprint
+from warehouse.tables import metadata as fixed_metadata
 
 DERIVED_SCHEMAS = {"core", "staging", "quarantine"}
 LOCK_KEY = 0x6C69656E  # one advisory lock so parallel tasks don't migrate at once
@@ -40,10 +46,13 @@ def alembic_config(connection: Connection | None) -> Config:
 
 
 def _in_derived(name, type_, parent_names) -> bool:
+    """Only the tables the schema files derive: the fixed ones in the same PostgreSQL schemas
+    (``staging.run_key``, ``staging.record_digest``) evolve through Alembic revisions."""
     if type_ == "schema":
         return name in DERIVED_SCHEMAS
     if type_ == "table":
-        return parent_names.get("schema_name") in DERIVED_SCHEMAS
+        return parent_names.get("schema_name") in DERIVED_SCHEMAS \
+            and f"{parent_names.get('schema_name')}.{name}" not in fixed_metadata.tables
     return True
 
 
@@ -89,7 +98,48 @@ def sync_derived_tables(conn: Connection) -> list[str]:
     return done
 
 
-def upgrade(engine: Engine) -> list[str]:
+def fingerprint() -> str:
+    """What an upgrade would leave the warehouse as: the Alembic head and the DDL of every table
+    the schema files derive, hashed. Cached per set of schema files, so a worker forked from a
+    parent that computed it pays nothing."""
+    return _fingerprint(tuple(all_schemas()))
+
+
+@cache
+def _fingerprint(schemas: tuple) -> str:
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "warehouse:migrations")
+    digest = hashlib.sha256(str(ScriptDirectory.from_config(cfg).get_current_head()).encode())
+    dialect = postgresql.dialect()
+    for table in derived_metadata().sorted_tables:
+        digest.update(str(CreateTable(table).compile(dialect=dialect)).encode())
+        for index in sorted(table.indexes, key=lambda i: i.name or ""):
+            digest.update(str(CreateIndex(index).compile(dialect=dialect)).encode())
+    for s in schemas:
+        digest.update(json.dumps([s.name, s.version, s.definition()], sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def up_to_date(engine: Engine) -> bool:
+    """The last upgrade left the warehouse as this code and these schema files would: one row read,
+    where checking by reflection costs a second per run (every source's run starts with it)."""
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(select(upgrade_fingerprint.c.fingerprint)).scalar()
+    except ProgrammingError:  # before revision 0005: no table yet
+        return False
+    return stored == fingerprint()
+
+
+def upgrade(engine: Engine, *, check: bool = True) -> list[str]:
+    """Apply the revisions and sync the derived tables; with ``check``, nothing at all when the
+    stored fingerprint says the last upgrade already did it (``hub warehouse upgrade`` always looks)."""
+    if check and up_to_date(engine):
+        return []
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
         conn.execute(CreateSchema("audit", if_not_exists=True))  # holds Alembic's version table
@@ -107,6 +157,9 @@ def upgrade(engine: Engine) -> list[str]:
                   "applied_at": stmt.excluded.applied_at},
             where=schema_version.c.definition.is_distinct_from(stmt.excluded.definition)
             | (schema_version.c.version != stmt.excluded.version)))
+        stmt = insert(upgrade_fingerprint).values(id=1, fingerprint=fingerprint())
+        conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
+            "fingerprint": stmt.excluded.fingerprint, "applied_at": func.now()}))
     return done
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Integer,
-                        MetaData, Numeric, PrimaryKeyConstraint, String, Table, Text,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Index, Integer,
+                        LargeBinary, MetaData, SmallInteger, Numeric, PrimaryKeyConstraint, String, Table, Text,
                         UniqueConstraint, func)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -180,6 +180,26 @@ run_key = Table(
     Column("source_position", Text, nullable=False),
     PrimaryKeyConstraint("run_id", "key", name="run_key_pkey"),
     schema="staging", prefixes=["UNLOGGED"],
+)
+
+upgrade_fingerprint = Table(
+    "upgrade_fingerprint", metadata,
+    Column("id", SmallInteger, primary_key=True, server_default="1"),
+    Column("fingerprint", String(64), nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("id = 1", name="upgrade_fingerprint_one_row"),
+    schema="audit",
+)
+
+record_digest = Table(
+    "record_digest", metadata,
+    Column("source", String(63), nullable=False),
+    Column("ordinal", BigInteger, nullable=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("key", Text, nullable=False),
+    PrimaryKeyConstraint("source", "ordinal", name="record_digest_pkey"),
+    Index("record_digest_key", "key"),
+    schema="staging",
 )
 
 SQL_TYPES = {"string": Text, "timestamp": lambda: DateTime(timezone=True), "date": Date,
