@@ -71,8 +71,9 @@ class _Credentials:
         self.adapter, self.auth = adapter, dict(auth or {})
         self.connection = self.auth.get("connection", connection)
         self.type = self.auth.get("type", "bearer" if self.auth or self.connection else None)
-        if self.type not in (None, "bearer", "basic"):
-            raise adapter.fail(f"unknown options.auth.type {self.type!r} (known: bearer, basic)")
+        if self.type not in (None, "bearer", "basic", "api_key"):
+            raise adapter.fail(f"unknown options.auth.type {self.type!r} (known: bearer, basic, api_key)")
+        self.header_name = self.auth.get("header", "X-API-Key") if self.type == "api_key" else "Authorization"
         self.token_url = self.auth.get("token_url")
         self.secrets: list[str] = []
         self._header: str | None = None
@@ -100,6 +101,10 @@ class _Credentials:
             encoded = base64.b64encode(pair.encode()).decode()
             self.secrets += [pair, pair.partition(":")[2], encoded]
             return f"Basic {encoded}"
+        if self.type == "api_key":  # a key sent as it is, in a header of the API's own naming
+            key = env(self.auth["env"], "API key") if self.auth.get("env") else self._field("key", "password", "API key")
+            self.secrets.append(key)
+            return key
         if self.token_url:
             token = self.adapter.login(self.token_url, self._field("client_id", "login", "client id"),
                                        self._field("client_secret", "password", "client secret"))
@@ -116,7 +121,7 @@ class _Credentials:
                 self._header = self._make()
             except CredentialError as exc:
                 raise self.adapter.fail(str(exc)) from None
-        return {"Authorization": self._header} if self._header else {}
+        return {self.header_name: self._header} if self._header else {}
 
 
 @register
@@ -137,9 +142,10 @@ class RestJson(Adapter):
         self.items_field = options.get("items_field", "items")
         p = {"style": "page", "page_param": "page", "size_param": "size", "size": 100, "first_page": 1,
              "cursor_param": "cursor", "limit_param": "limit", "next_cursor_field": "next_cursor",
+             "offset_param": "offset",
              **(options.get("pagination") or {})}
-        if p["style"] not in ("page", "cursor", "none"):
-            raise self.fail(f"unknown options.pagination.style {p['style']!r} (known: page, cursor, none)")
+        if p["style"] not in ("page", "cursor", "offset", "none"):
+            raise self.fail(f"unknown options.pagination.style {p['style']!r} (known: page, cursor, offset, none)")
         self.pagination = p
         self.updated_since_param = options.get("updated_since_param")
         self.updated_field = options.get("updated_field")
@@ -222,6 +228,9 @@ class RestJson(Adapter):
                 params[p["limit_param"]] = p["size"]
                 if at:
                     params[p["cursor_param"]] = at
+            elif p["style"] == "offset":
+                at = at or 0
+                params.update({p["offset_param"]: at, p["limit_param"]: p["size"]})
             body = self.get(params)
             items = body if isinstance(body, list) and not self.items_field else _dig(body, self.items_field)
             if not isinstance(items, list):
@@ -231,6 +240,8 @@ class RestJson(Adapter):
                 following = at + 1 if len(items) >= int(p["size"]) else None
             elif p["style"] == "cursor":
                 following = _dig(body, p["next_cursor_field"]) or None
+            elif p["style"] == "offset":
+                following = at + len(items) if len(items) >= int(p["size"]) else None
             else:
                 following = None
             yield params, items, following

@@ -19,12 +19,14 @@ from sqlalchemy import Engine
 
 from demo import province
 from demo.onestop_server import OneStopServer
+from demo.telemedicine import TelemedicineServer
 from pipeline.config import load_sources
 from pipeline.run import RunResult, StageError, run_source
 from sync.publish import publish
 from sync.reconcile import Reconciliation, reconcile
 
 CLIENT_ID_ENV, SECRET_ENV = "DEMO_ONESTOP_CLIENT_ID", "DEMO_ONESTOP_CLIENT_SECRET"
+API_KEY_ENV = "DEMO_TELEMEDICINE_API_KEY"
 
 
 @dataclass
@@ -64,11 +66,13 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
     folder = folder or workspace()
     folder.mkdir(parents=True, exist_ok=True)
     result = DemoResult(folder, prepare(folder, size, seed))
-    with onestop_server(folder) as server:
-        saved = {k: os.environ.get(k) for k in (CLIENT_ID_ENV, SECRET_ENV)}
+    consultations = json.loads((folder / "y_te" / "consultations.json").read_text(encoding="utf-8"))
+    with onestop_server(folder) as server, TelemedicineServer(consultations) as telemedicine:
+        saved = {k: os.environ.get(k) for k in (CLIENT_ID_ENV, SECRET_ENV, API_KEY_ENV)}
         os.environ[CLIENT_ID_ENV], os.environ[SECRET_ENV] = server.client_id, server.client_secret
+        os.environ[API_KEY_ENV] = telemedicine.api_key
         try:
-            registry = province.write_registry(folder, result.manifest, server.url)
+            registry = province.write_registry(folder, result.manifest, server.url, telemedicine.url)
             for source in load_sources(registry).values():
                 try:
                     result.runs[source.name] = run_source(source, engine)

@@ -29,11 +29,16 @@ ORDER BY d.document_id, r.recipient
 """)
 
 UNKNOWN_DOCUMENTS = text("""
-SELECT t.document_id, t.recipient_organ_id, t.status_code, t.status_at
+SELECT t.document_id, t.recipient_organ_id, t.status_code, t.status_at,
+       (SELECT q.reason FROM quarantine.official_document q
+        WHERE q.raw_record->>'document_id' = t.document_id ORDER BY q.last_seen_at DESC LIMIT 1) AS quarantined
 FROM core.document_trace t
 WHERE NOT EXISTS (SELECT 1 FROM core.official_document d WHERE d.document_id = t.document_id)
 ORDER BY t.document_id, t.recipient_organ_id, t.status_code
 """)
+"""Statuses answering no loaded document: linked to the document when it is in quarantine (its
+record, or a message rejected whole, names it), so they read "document quarantined", not "never
+received"."""
 
 
 def deadline(sent: date, working_days: int) -> date:
@@ -56,6 +61,12 @@ def documents(conn: Connection, *, as_of: date, working_days: int = 1) -> list[F
                 detail=f"{r['document_id']} sent by {r['organ_id']} on {r['promulgation_date']}: {when} by "
                        f"{r['recipient'].strip()} within {working_days} working day(s) (by {due})"))
     for r in conn.execute(UNKNOWN_DOCUMENTS).mappings():
+        if r["quarantined"]:
+            findings.append(Finding(
+                "document_quarantined", r["recipient_organ_id"], r["document_id"], r["status_code"], None,
+                detail=f"status {r['status_code']} from {r['recipient_organ_id']} answers {r['document_id']}: "
+                       f"document quarantined ({r['quarantined'][:200]})"))
+            continue
         findings.append(Finding(
             "document_unknown", r["recipient_organ_id"], r["document_id"], r["status_code"], None,
             detail=f"status {r['status_code']} from {r['recipient_organ_id']} answers {r['document_id']}, "

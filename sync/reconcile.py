@@ -21,7 +21,7 @@ TIMEZONE = "Asia/Ho_Chi_Minh"
 GROUPS = {  # check group (what --check names) -> the finding kinds it owns
     "indicators": ("indicator_sum", "indicator_missing_report"),
     "dossiers": ("dossier_statistics",),
-    "documents": ("document_not_received", "document_unknown"),
+    "documents": ("document_not_received", "document_unknown", "document_quarantined"),
     "beneficiaries": ("beneficiary_double", "beneficiary_not_consolidated"),
     "catalogues": ("catalogue_drift",),
     "indicators_2025": ("indicator_sum_2025",),

@@ -22,7 +22,9 @@ from pipeline.config import REPO_ROOT, load_sources
 from pipeline.run import StageError, run_source
 from schemas import get_schema
 
-SAMPLES = REPO_ROOT.parent / "shared" / "samples" / "edxml"
+# the shared samples sit beside the clone (/work/main -> /work/shared) or beside its worktrees' folder
+SAMPLES = next((p / "shared" / "samples" / "edxml" for p in (REPO_ROOT.parent, REPO_ROOT.parent.parent)
+                if (p / "shared" / "samples" / "edxml").is_dir()), REPO_ROOT.parent / "shared" / "samples" / "edxml")
 DOC_7816 = "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT"
 DOC_2491 = "000.00.11.H53,2020/10/30,2491/STC-BCTC"
 # The samples as published (see their README). Well-formed documents: file -> DocumentId.
