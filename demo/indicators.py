@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from demo.geography import PROVINCE, Geography
-from refdata.working_days import calendar
+from refdata.working_days import calendar as working_calendar
 
 HEADER = ["Mã chỉ tiêu", "Loại kỳ", "Kỳ báo cáo", "Ngày cuối kỳ", "Mã đơn vị", "Giá trị", "Đơn vị tính", "Ngày gửi"]
 # indicator -> (range of a commune's value, decimals, unit of measure); POOR_RATE is not additive
@@ -92,7 +92,7 @@ def generate(folder: Path, geo: Geography, periods: list[str], rnd: random.Rando
             if (r[4], r[2]) not in sent:
                 end = datetime.strptime(r[3], "%d/%m/%Y").date()
                 days = rnd.choice([1, 2, 3, 4, 5]) if rnd.random() < 0.85 else rnd.randint(6, 15)
-                sent[(r[4], r[2])] = f"{calendar().add_working_days(end, days):%d/%m/%Y}"
+                sent[(r[4], r[2])] = f"{working_calendar().add_working_days(end, days):%d/%m/%Y}"
             r.append(sent[(r[4], r[2])])
     bad = rows["commune"][rnd.randrange(len(rows["commune"]))]  # a period typed as 2025-13
     rows["commune"].append([bad[0], "Tháng", f"{bad[2][:4]}-13", bad[3], bad[4], bad[5], bad[6], bad[7]])

@@ -22,6 +22,7 @@ from demo.onestop_server import OneStopServer
 from demo.telemedicine import TelemedicineServer
 from pipeline.config import load_sources
 from pipeline.run import RunResult, StageError, run_source
+from kpi import Refresh, refresh as refresh_kpi
 from sync.publish import publish
 from sync.reconcile import Reconciliation, reconcile
 
@@ -37,6 +38,7 @@ class DemoResult:
     failed: dict[str, str] = field(default_factory=dict)
     reconciliation: Reconciliation | None = None
     reconciliation_2025: Reconciliation | None = None
+    kpi: Refresh | None = None
 
 
 def workspace() -> Path:
@@ -89,6 +91,7 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
     publish(engine)  # the catalogues' versions a level's copy is compared with
     result.reconciliation = reconcile(engine)
     result.reconciliation_2025 = reconcile(engine, check="indicators", as_of_geography="2025")
+    result.kpi = refresh_kpi(engine)  # the operations centre's figures, as the kpi_refresh DAG would
     return result
 
 

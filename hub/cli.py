@@ -500,6 +500,10 @@ def airflow_pools() -> None:
         fail(str(exc))
 
 
+from hub.cli_kpi import kpi as _kpi  # noqa: E402  (the operations centre figures: hub kpi)
+app.command("kpi")(_kpi)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     logging.basicConfig(level=logging.WARNING)
     app()
