@@ -38,4 +38,4 @@ class Telemedicine(Figure):
 
     def finish(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame.assign(concluded_share=rate(frame["concluded_remotely"], frame["held"]),
-                            duration_minutes_median=frame["duration_minutes_median"].astype(float).round(1))
+                            duration_minutes_median=frame["duration_minutes_median"].astype(float).round(2))
