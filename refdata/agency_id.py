@@ -12,8 +12,9 @@ An identifier is four groups, ``V1V2V3.Z1Z2.Y1Y2.MX1X2``, read right to left:
 - ``V1V2V3``: the level-4 unit, ``000`` for none.
 
 So ``000.00.00.H41`` is a provincial People's Committee itself and ``000.00.12.H53`` a level-2
-unit under another. A lower group that is set under an empty higher one (``000.05.00.H06``)
-names no unit. Anything else, ``vxp.saas.03`` (a document-exchange platform's system id, not an
+unit under another. The structure is checked, not the hierarchy: real identifiers skip a level
+(``002.00.20.H13`` in a public SDK's sample), so a lower group set under an empty higher one is
+accepted. Anything else, ``vxp.saas.03`` (a document-exchange platform's system id, not an
 agency), ``28.22.H17`` (a group missing) or ``null`` (a missing value some systems write as the
 word), is not an agency identifier.
 """
@@ -35,10 +36,7 @@ def agency_level(code: str) -> int | None:
     m = AGENCY_ID.match(code or "")
     if not m:
         return None
-    v, z, y = m["v"] != "000", m["z"] != "00", m["y"] != "00"
-    if (v and not z) or (z and not y):
-        return None
-    return 4 if v else 3 if z else 2 if y else 1
+    return 4 if m["v"] != "000" else 3 if m["z"] != "00" else 2 if m["y"] != "00" else 1
 
 
 def agency_problem(code: str | None) -> str | None:
@@ -49,6 +47,4 @@ def agency_problem(code: str | None) -> str | None:
     if AGENCY_ID.match(code) is None:
         return (f"{code!r} is not an agency identifier (QCVN 102:2016 mã định danh: "
                 "V1V2V3.Z1Z2.Y1Y2.MX1X2, e.g. 000.00.00.H06)")
-    if agency_level(code) is None:
-        return f"{code!r} sets a lower level under an empty higher one (QCVN 102:2016 mã định danh)"
     return None

@@ -19,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import Engine, case, func, select
 
-from schemas import all_schemas
+from schemas import all_schemas, get_schema
+from report.operations_centre import build_page
 from sync.findings import open_findings
 from warehouse.tables import batch, reconciliation, schema_tables
 
@@ -69,10 +70,20 @@ def collect(engine: Engine) -> dict[str, Any]:
             .mappings()]
     keep = ("check", "level", "unit", "period", "subject", "expected", "found", "difference", "geography",
             "detail", "first_seen_at", "last_seen_at")
+    with engine.connect() as conn:
+        flagged = agency_flags(conn)
     return {"generated_at": datetime.now(timezone.utc), "sources": sources, "unbalanced_batches": unbalanced,
-            "held_or_failed": troubles, "quarantine": quarantine,
+            "held_or_failed": troubles, "quarantine": quarantine, "flagged_agency_codes": flagged,
             "reconciliation": {"by_check": by_check, "resolved": resolved,
                                "open": [{k: f[k] for k in keep} for f in findings]}}
+
+
+def agency_flags(conn) -> list[dict[str, Any]]:
+    """Documents loaded with the flag of agency codes that are not electronic identifiers."""
+    document = schema_tables(get_schema("official_document"))[0]
+    return [dict(r) for r in conn.execute(
+        select(document.c.source, document.c.document_id, document.c.agency_code_problems.label("problems"))
+        .where(document.c.agency_code_problems.is_not(None)).order_by(document.c.document_id)).mappings()]
 
 
 def build_report(engine: Engine, out_dir: Path | None = None) -> Path:
@@ -84,6 +95,7 @@ def build_report(engine: Engine, out_dir: Path | None = None) -> Path:
                                              encoding="utf-8")
     page = out / "quality_report.html"
     page.write_text(render(data), encoding="utf-8")
+    build_page(engine, out)  # the Operations centre page, linked from this one
     return page
 
 
@@ -106,6 +118,11 @@ def render(data: dict[str, Any]) -> str:
         "record, every failed check and the reason; the position names the file and line or the message.</p>",
         _table(data["quarantine"], ("schema", "source", "check", "rows", "example_reason", "example_position",
                                     "first_batch")),
+        "<h2>Loaded with agency codes that are not identifiers</h2><p>Sources with <code>agency_codes: flag</code> "
+        "load an edXML message whose OrganId does not fit QCVN 102:2016's mã định danh; they are listed here.</p>",
+        _table(data["flagged_agency_codes"], ("source", "document_id", "problems")),
+        "<h2>Operations centre</h2><p>The IOC's figures per unit and month, with charts: "
+        "<a href='operations_centre.html'>operations_centre.html</a>.</p>",
         f"<h2>Reconciliation between levels</h2><p>{len(rec['open'])} open findings, {rec['resolved']} resolved. "
         "Upward sums are read on the hierarchy in force on the period's last day; findings on the 2025 map "
         "re-express legacy figures through the crosswalk (a divided commune counts whole towards its default "
