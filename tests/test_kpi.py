@@ -476,3 +476,19 @@ def test_the_database_keeps_the_definitions_arithmetic(demo):
     with pytest.raises(Exception, match="kpi_dossier_to_handle"):
         with demo.engine.begin() as conn:
             conn.execute(insert(mart_table("dossier")), [broken])
+
+
+def test_the_report_has_an_operations_centre_page_with_a_chart_per_figure(demo, tmp_path):
+    from report import build_report
+
+    main = build_report(demo.engine, tmp_path)
+    assert "operations_centre.html" in main.read_text(encoding="utf-8")
+    page = (tmp_path / "operations_centre.html").read_text(encoding="utf-8")
+    for period in ("2025-06", "2025-09"):
+        section = page.split(f"<h2>{period}</h2>")[1].split("<h2>")[0]
+        for title in ("One-stop dossiers", "Documents (edXML)", "Social protection", "Reporting discipline",
+                      "Telemedicine", "Online meetings"):
+            block = section.split(f"<h3>{title}")[1].split("<h3>")[0]
+            assert "<svg" in block and "<table>" in block, (period, title)
+        if period == "2025-06":
+            assert "legacy map (before 2025-07-01)" in section and "Tỉnh Bắc Giang" in section
