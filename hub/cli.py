@@ -397,6 +397,9 @@ def demo(
 
     console.print(f"workspace: {result.workspace} (manifest.json lists what was planted)", highlight=False)
     console.print(f"report: {build_report(engine)}", highlight=False)
+    if result.kpi:
+        console.print(f"operations centre: {sum(result.kpi.rows.values())} rows in mart.kpi_*; "
+                      "hub kpi --period 2025-06 (or 2025-09) prints them", highlight=False)
     if result.failed or any(r.held for r in result.runs.values()):
         raise typer.Exit(1)
 

@@ -206,7 +206,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def read(engine: Engine, name: str, *, period: str | None = None, unit: str | None = None,
          geography: str | None = None) -> list[dict]:
-    """Rows of ``mart.kpi_<name>``, filtered; ``unit`` keeps the unit and its children's rows too."""
+    """Rows of ``mart.kpi_<name>``, filtered by month, map and unit (its children: ``kpi.views``)."""
     from kpi.tables import mart_table
 
     if name not in figures():
