@@ -37,26 +37,32 @@ class Section:
 
 def sections(figure: Figure, rows: list[dict], geo: Map | None, geography: str, unit: str | None = None,
              limit: int = 12) -> list[Section]:
-    """The reader's view of one group's rows for one period and map."""
+    """The reader's view of one group's rows for one period and map: the unit asked for, or each
+    province of the map with figures, largest first."""
     shown = list(HEADLINE[figure.name])
     if not figure.geographic:
         return _breakdowns(figure, rows, shown, limit, prefix="")
     era = geography
-    focus = unit or next((r["unit_code"] for r in rows if r["level"] == "province"), None)
-    if focus is None:
-        return []
-    children = {code for (e, code), (_, parent, _) in geo.units.items() if e == era and parent == focus}
+    if unit:
+        focuses = [unit]
+    else:  # every province of the map with figures (legacy Bắc Giang and Bắc Ninh both fed the new 24)
+        provinces = [r for r in rows if r["level"] == "province" and all(r[d] == ALL for d in figure.dims)]
+        focuses = list(dict.fromkeys(r["unit_code"] for r in sorted(
+            provinces, key=lambda r: (-(r[SIZE[figure.name]] or 0), r["unit_code"]))))
     plain = [r for r in rows if all(r[d] == ALL for d in figure.dims)]
-    keys = list(figure.fixed)
-    mine = [r for r in plain if r["unit_code"] == focus]
-    theirs = sorted((r for r in plain if r["unit_code"] in children),
-                    key=lambda r: (-(r[RANK_BY[figure.name]] or 0), r["unit_code"]))
-    out = [Section(f"{focus} {geo.name(era, focus)} and its units, ranked by {RANK_BY[figure.name]}",
-                   ["unit_code", "name", "level"] + keys, shown,
-                   [{**r, "name": geo.name(era, r["unit_code"])} for r in mine + theirs[:limit]],
-                   max(0, len(theirs) - limit))]
-    return out + _breakdowns(figure, [r for r in rows if r["unit_code"] == focus], shown, limit,
-                             prefix=f"{focus} {geo.name(era, focus)} ")
+    out = []
+    for focus in focuses:
+        children = {code for (e, code), (_, parent, _) in geo.units.items() if e == era and parent == focus}
+        mine = [r for r in plain if r["unit_code"] == focus]
+        theirs = sorted((r for r in plain if r["unit_code"] in children),
+                        key=lambda r: (-(r[RANK_BY[figure.name]] or 0), r["unit_code"]))
+        out.append(Section(f"{focus} {geo.name(era, focus)} and its units, ranked by {RANK_BY[figure.name]}",
+                           ["unit_code", "name", "level"] + list(figure.fixed), shown,
+                           [{**r, "name": geo.name(era, r["unit_code"])} for r in mine + theirs[:limit]],
+                           max(0, len(theirs) - limit)))
+        out += _breakdowns(figure, [r for r in rows if r["unit_code"] == focus], shown, limit,
+                           prefix=f"{focus} {geo.name(era, focus)} ")
+    return out
 
 
 def _breakdowns(figure: Figure, rows: list[dict], shown: list[str], limit: int, prefix: str) -> list[Section]:
