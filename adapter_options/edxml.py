@@ -24,3 +24,9 @@ class EdxmlOptions(Options):
     """A file younger than this may still be being written: it waits for the next run."""
     verify_max_bytes: int = 20 << 20
     """Signatures are verified for messages up to this size (verifying holds the whole message)."""
+    agency_codes: Literal["quarantine", "flag"] = "quarantine"
+    """An agency code that is not a QCVN 102 identifier: the message is quarantined (check ``agency_id``),
+    or loaded with the problem in ``agency_code_problems`` (``flag``), which the auditors' report lists."""
+    document_types: Literal["standard", "as_is"] = "standard"
+    """``standard``: a ``TypeName`` is read against the ``document_type`` code list's labels (Decree
+    30/2020 and the legal types) and becomes its code; ``as_is``: left to the source's ``values:``."""

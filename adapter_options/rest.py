@@ -59,10 +59,12 @@ class SinglePage(Pagination):
 @dataclass(frozen=True, kw_only=True)
 class Auth(Options):
     """Where the credential lives: never in sources.yaml, only the name of its variable or connection."""
-    type: Literal["bearer", "basic"] | None = None
+    type: Literal["bearer", "basic", "api_key"] | None = None
     """Default: bearer when anything else here (or ``options.connection``) is set."""
     env: str | None = None
-    """The variable holding the bearer token, or ``user:password`` for basic."""
+    """The variable holding the bearer token, ``user:password`` for basic, or the API key."""
+    header: str | None = None
+    """api_key: the header the key is sent in, as it is (default ``X-API-Key``)."""
     token_url: str | None = None
     """OAuth2 client credentials: POST here for a token (relative to ``base_url`` or absolute)."""
     connection: str | None = None

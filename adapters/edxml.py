@@ -54,6 +54,18 @@ included) by the ``document`` source, so each lands there once. Elements present
 by field. :func:`read_message` takes any seekable binary stream, so messages fetched from an
 exchange endpoint go through the same code.
 
+**Agency identifiers and document types, as the standard reads them.** Every OrganId of a
+message (From, To, TraceHeader) is checked against the structure of electronic
+identifiers of agencies (``refdata.agency_id``: ``V1V2V3.Z1Z2.Y1Y2.MX1X2``); ``null`` and other
+words for nothing are a missing value, never a code (a recipient ``null`` is dropped; a sender
+``null`` fails the schema's required check). A message with a code that doesn't fit (a platform's
+system id such as ``vxp.saas.03``) is quarantined whole with check ``agency_id`` (option
+``agency_codes: quarantine``, the default), or loaded with the problems in ``agency_code_problems``
+(``agency_codes: flag``), which the auditors' report shows. ``TypeName`` ("Thông tư") is read
+against the labels of the ``document_type`` code list (``refdata/code_lists.yaml``: every type of
+Decree 30/2020 and the legal document types) and becomes its code (``TT``) before the source's
+``values:`` apply (option ``document_types: as_is`` leaves it to them).
+
 **Signatures.** ``has_signature``: a ``Signature`` element (XMLDSig, or the XMLDSig shape in
 the edXML namespace that some systems send). Where it carries an ``X509Certificate``,
 signxml verifies the signature against that certificate (``signature_verified``), with its
@@ -96,6 +108,7 @@ import pandas as pd
 from lxml import etree
 
 from adapters import Adapter, Batch, Rejected, register
+from refdata.agency_id import agency_problem, is_missing
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +124,9 @@ MAX_TEXT = 64 * 1024  # a header element longer than this is not a header elemen
 DOCUMENT_COLUMNS = ["document_id", "organ_id", "organ_name", "code_number", "code_notation", "document_type",
                     "subject", "promulgation_date", "promulgation_place", "signer_name", "signer_position",
                     "steering_type", "priority", "due_date", "recipients", "attachments", "has_signature",
-                    "signature_verified", "message_id"]
+                    "signature_verified", "message_id", "agency_code_problems"]
 TRACE_COLUMNS = ["document_id", "recipient_organ_id", "status_code", "status_at", "description", "staff_name",
-                 "message_id"]
+                 "message_id", "agency_code_problems"]
 RECORDS = {"document": ("official_document", DOCUMENT_COLUMNS), "trace": ("document_trace", TRACE_COLUMNS)}
 
 HEADER = ("edXML", "edXMLEnvelope", "edXMLHeader")
@@ -191,6 +204,17 @@ class Message:
     def first(self, *path: str) -> str | None:
         values = self.header.get(path)
         return values[0] if values else None
+
+    def organ_ids(self) -> list[str]:
+        """Every agency code the message is from or to (sender, recipients, its trace list),
+        missing values left out. ``ResponseFor/OrganId`` only names the answered document's
+        sender: that document is checked (and quarantined) on its own."""
+        found = [v for p in (("From", "OrganId"), ("To", "OrganId"))
+                 for v in self.header.get(p, [])] + [t.get("OrganId") for t in self.traces]
+        return [v for v in found if not is_missing(v)]
+
+    def agency_problems(self) -> list[str]:
+        return list(dict.fromkeys(p for v in self.organ_ids() if (p := agency_problem(v))))
 
     @property
     def kind(self) -> str | None:
@@ -398,21 +422,29 @@ def _verify(fh: BinaryIO, message: Message) -> bool:
         return False
 
 
-def document_record(m: Message) -> dict[str, str | None]:
-    first = m.first
+def _value(value: str | None) -> str | None:
+    """A header value, with the words systems write for nothing (``null``) read as missing."""
+    return None if is_missing(value) else value
+
+
+def document_record(m: Message, type_codes: dict[str, str] | None = None) -> dict[str, str | None]:
+    first = lambda *path: _value(m.first(*path))  # noqa: E731
+    type_name = first("DocumentType", "TypeName")
+    if type_codes and type_name:
+        type_name = type_codes.get(_fold(type_name), type_name)
     return {
         "document_id": first("DocumentId"), "organ_id": first("From", "OrganId"),
         "organ_name": first("From", "OrganName"), "code_number": first("Code", "CodeNumber"),
-        "code_notation": first("Code", "CodeNotation"), "document_type": first("DocumentType", "TypeName"),
+        "code_notation": first("Code", "CodeNotation"), "document_type": type_name,
         "subject": first("Subject"), "promulgation_date": first("PromulgationInfo", "PromulgationDate"),
         "promulgation_place": first("PromulgationInfo", "Place"), "signer_name": first("SignerInfo", "FullName"),
         "signer_position": first("SignerInfo", "Position"), "steering_type": first("SteeringType"),
         "priority": first("OtherInfo", "Priority"), "due_date": first("DueDate"),
-        "recipients": ";".join(v for v in m.header.get(("To", "OrganId"), []) if v) or None,
+        "recipients": ";".join(v for v in m.header.get(("To", "OrganId"), []) if not is_missing(v)) or None,
         "attachments": json.dumps(m.attachments, ensure_ascii=False),
         "has_signature": str(m.has_signature).lower(),
         "signature_verified": None if m.signature_verified is None else str(m.signature_verified).lower(),
-        "message_id": m.name,
+        "message_id": m.name, "agency_code_problems": None,
     }
 
 
@@ -420,14 +452,29 @@ def trace_records(m: Message) -> list[tuple[str, dict[str, str | None]]]:
     """(position suffix, record) for each trace the message gives."""
     if m.kind == "status":
         return [("status", {
-            "document_id": m.first("ResponseFor", "DocumentId"), "recipient_organ_id": m.first("From", "OrganId"),
-            "status_code": m.first("StatusCode"), "status_at": m.first("Timestamp"),
-            "description": m.first("Description"), "staff_name": m.first("StaffInfo", "Staff"),
-            "message_id": m.name})]
+            "document_id": _value(m.first("ResponseFor", "DocumentId")),
+            "recipient_organ_id": _value(m.first("From", "OrganId")),
+            "status_code": _value(m.first("StatusCode")), "status_at": _value(m.first("Timestamp")),
+            "description": _value(m.first("Description")), "staff_name": _value(m.first("StaffInfo", "Staff")),
+            "message_id": m.name, "agency_code_problems": None})]
     return [(f"trace:{i}", {
-        "document_id": m.first("DocumentId"), "recipient_organ_id": t.get("OrganId"), "status_code": "01",
-        "status_at": t.get("Timestamp"), "description": TRACE_DESCRIPTION, "staff_name": None,
-        "message_id": m.name}) for i, t in enumerate(m.traces, 1)]
+        "document_id": _value(m.first("DocumentId")), "recipient_organ_id": _value(t.get("OrganId")),
+        "status_code": "01", "status_at": t.get("Timestamp"), "description": TRACE_DESCRIPTION, "staff_name": None,
+        "message_id": m.name, "agency_code_problems": None}) for i, t in enumerate(m.traces, 1)]
+
+
+def _fold(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+
+
+def document_type_codes() -> dict[str, str]:
+    """Folded label or code -> code, from the ``document_type`` code list the hub ships."""
+    import yaml
+
+    from refdata.sync import CODE_LISTS
+
+    codes = yaml.safe_load(CODE_LISTS.read_text(encoding="utf-8"))["document_type"]
+    return {**{_fold(code): code for code in codes}, **{_fold(label): code for code, label in codes.items()}}
 
 
 @dataclass
@@ -454,6 +501,8 @@ class EdxmlFolder(Adapter):
         self.grace_ns = int(o.grace_seconds * 1e9)
         self.settle_ns = int(o.settle_seconds * 1e9)
         self.verify_max_bytes = o.verify_max_bytes
+        self.agency_codes = o.agency_codes
+        self.type_codes = document_type_codes() if o.document_types == "standard" else None
         from schemas import get_schema
 
         schema_name, self.columns = RECORDS[self.record]
@@ -543,19 +592,27 @@ class EdxmlFolder(Adapter):
         if max(st.st_mtime_ns, st.st_ctime_ns) != stamp:
             log.info("%s changed while it was read; it is read again next run", name)
             return None
+        problems = message.agency_problems() if error is None else []
+        if problems and self.agency_codes == "quarantine":
+            error = MessageError("agency_id", "; ".join(problems))
         if error is not None:
-            kind = message.kind if error.check == "edxml_required" else None
+            kind = message.kind if error.check in ("edxml_required", "agency_id") else None
             mine = kind == "status" if self.record == "trace" else kind != "status"
             if not mine:
                 return message, [], []
             raw = {"file": name, "bytes": message.size, "sha256": message.sha256, "text": message.head}
+            document_id = message.first("DocumentId") or message.first("ResponseFor", "DocumentId")
+            if document_id and kind:  # read whole: a status answering it is linked to the quarantined document
+                raw["document_id"] = document_id
             if message.size <= WHOLE_MAX:  # jsonb holds text, not bytes: undecodable bytes and NULs replaced
                 raw["text"] = path.read_bytes().decode("utf-8", "replace").replace("\x00", "\ufffd")
             else:
                 raw["truncated"] = True
             return message, [], [Rejected(f"{name}#message", raw, error.reason, error.check)]
         if self.record == "document":
-            records = [("doc", document_record(message))] if message.kind == "document" else []
+            records = [("doc", document_record(message, self.type_codes))] if message.kind == "document" else []
         else:
             records = trace_records(message)
+        for _, record in records:
+            record["agency_code_problems"] = "; ".join(problems) or None
         return message, records, []

@@ -56,6 +56,7 @@ class _Credentials:
         self.connection = auth.connection or connection
         self.type = auth.type or ("bearer" if self.auth or self.connection else None)
         self.token_url = auth.token_url
+        self.header_name = (auth.header or "X-API-Key") if self.type == "api_key" else "Authorization"
         self.secrets: list[str] = []
         self._header: str | None = None
 
@@ -82,6 +83,10 @@ class _Credentials:
             encoded = base64.b64encode(pair.encode()).decode()
             self.secrets += [pair, pair.partition(":")[2], encoded]
             return f"Basic {encoded}"
+        if self.type == "api_key":  # a key sent as it is, in a header of the API's own naming
+            key = env(self.auth["env"], "API key") if self.auth.get("env") else self._field("key", "password", "API key")
+            self.secrets.append(key)
+            return key
         if self.token_url:
             token = self.adapter.login(self.token_url, self._field("client_id", "login", "client id"),
                                        self._field("client_secret", "password", "client secret"))
@@ -98,7 +103,7 @@ class _Credentials:
                 self._header = self._make()
             except CredentialError as exc:
                 raise self.adapter.fail(str(exc)) from None
-        return {"Authorization": self._header} if self._header else {}
+        return {self.header_name: self._header} if self._header else {}
 
 
 @register

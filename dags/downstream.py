@@ -1,6 +1,6 @@
-"""The DAGs downstream of the loads: the auditors' report and the reconciliation between levels,
-scheduled on the ``core`` tables the registry's sources load (Assets), and the reference data's
-refresh on a calendar. Wiring only: the bodies are in :mod:`orchestration.run`.
+"""The DAGs downstream of the loads: the auditors' report, the reconciliation between levels and
+the operations centre's figures, scheduled on the ``core`` tables the registry's sources load
+(Assets), and the reference data's refresh on a calendar. Wiring only: the bodies are in :mod:`orchestration.run`.
 """
 from __future__ import annotations
 
@@ -43,6 +43,10 @@ downstream_dag("reconciliation", "reconcile", "reconciliation", ON_ANY_LOAD, ["s
                "Runs every reconciliation check between the levels (upward sums, across documents and "
                "beneficiaries, catalogue drift) after any load into a `core` table; findings are kept "
                "once in `audit.reconciliation`, and those that went away are marked resolved.")
+downstream_dag("kpi_refresh", "refresh", "kpi_refresh", ON_ANY_LOAD, ["kpi", "ioc", "mart"],
+               "Recomputes the operations centre's figures (`mart.kpi_*`: one-stop on-time rates, document "
+               "processing times, social protection, reporting discipline, telemedicine, online meetings) per "
+               "unit, month and level on both sides of the 2025 reform, after any load into a `core` table.")
 downstream_dag("refdata_sync", "sync", "refdata_sync", "@weekly", ["refdata"],
                "Refreshes the administrative units (legacy and 2025), their crosswalk and the code lists "
                "of the provinces in `HUB_PROVINCE`. A change closes and reopens a unit, never overwrites it.")

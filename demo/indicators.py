@@ -12,13 +12,14 @@ from __future__ import annotations
 import calendar
 import csv
 import random
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 from demo.geography import PROVINCE, Geography
+from refdata.working_days import calendar as working_calendar
 
-HEADER = ["Mã chỉ tiêu", "Loại kỳ", "Kỳ báo cáo", "Ngày cuối kỳ", "Mã đơn vị", "Giá trị", "Đơn vị tính"]
+HEADER = ["Mã chỉ tiêu", "Loại kỳ", "Kỳ báo cáo", "Ngày cuối kỳ", "Mã đơn vị", "Giá trị", "Đơn vị tính", "Ngày gửi"]
 # indicator -> (range of a commune's value, decimals, unit of measure); POOR_RATE is not additive
 INDICATORS = {"POP_TOTAL": ((4000, 30000), 0, "người"), "HH_POOR": ((10, 400), 0, "hộ"),
               "BIRTHS": ((5, 60), 0, "trẻ"), "RICE_OUTPUT": ((50, 900), 1, "tấn"),
@@ -85,8 +86,16 @@ def generate(folder: Path, geo: Geography, periods: list[str], rnd: random.Rando
             district = rnd.choice(sorted(geo.districts))
             rows["district"].append(["POP_TOTAL", "Tháng", period, f"{end:%d/%m/%Y}", district, "125000", "người"])
             defects["admin_unit_at_date:reporting_unit_code"].append(f"{district}/{period}")
+    sent: dict[tuple[str, str], str] = {}  # (unit, period) -> the day its report was sent: most within
+    for level_rows in rows.values():        # 5 working days of the period's end, some late
+        for r in level_rows:
+            if (r[4], r[2]) not in sent:
+                end = datetime.strptime(r[3], "%d/%m/%Y").date()
+                days = rnd.choice([1, 2, 3, 4, 5]) if rnd.random() < 0.85 else rnd.randint(6, 15)
+                sent[(r[4], r[2])] = f"{working_calendar().add_working_days(end, days):%d/%m/%Y}"
+            r.append(sent[(r[4], r[2])])
     bad = rows["commune"][rnd.randrange(len(rows["commune"]))]  # a period typed as 2025-13
-    rows["commune"].append([bad[0], "Tháng", f"{bad[2][:4]}-13", bad[3], bad[4], bad[5], bad[6]])
+    rows["commune"].append([bad[0], "Tháng", f"{bad[2][:4]}-13", bad[3], bad[4], bad[5], bad[6], bad[7]])
     defects["pattern:period"].append(f"{bad[4]}/{bad[2][:4]}-13")
     quarantined = {"commune": {"pattern:period": 1}, "district": {"admin_unit_at_date:reporting_unit_code":
                    len(defects["admin_unit_at_date:reporting_unit_code"])}, "province": {}}

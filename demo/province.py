@@ -20,18 +20,19 @@ from pathlib import Path
 
 import yaml
 
-from demo import catalogues, documents, enterprises, indicators, onestop_data, social
+from demo import catalogues, documents, enterprises, indicators, meetings, onestop_data, social, telemedicine
 from demo.geography import bac_giang
 
 TEMPLATE = Path(__file__).with_name("sources.template.yaml")
 SIZES = {
     "small": {"dossiers": 450, "documents_per_sender": 3, "social_districts": 5, "social_communes_2025": 4,
-              "beneficiaries_per_commune": 2, "enterprises": 120, "periods": ["2025-06", "2025-09"]},
+              "beneficiaries_per_commune": 2, "enterprises": 120, "periods": ["2025-06", "2025-09"],
+              "consultations": 80},
     "large": {"dossiers": 40000, "documents_per_sender": 60, "social_districts": 10, "social_communes_2025": 58,
               "beneficiaries_per_commune": 60, "enterprises": 30000,
-              "periods": [f"2025-{m:02d}" for m in range(1, 13)]},
+              "periods": [f"2025-{m:02d}" for m in range(1, 13)], "consultations": 5000},
 }
-FOLDERS = ("mot_cua", "edxml", "bao_tro_xa_hoi", "dkkd", "chi_tieu", "danh_muc")
+FOLDERS = ("mot_cua", "edxml", "bao_tro_xa_hoi", "dkkd", "chi_tieu", "danh_muc", "y_te", "hop_truc_tuyen")
 
 
 def fingerprint() -> str:
@@ -63,13 +64,16 @@ def generate(workspace: Path, size: str = "small", seed: int = 24) -> dict:
         enterprises.generate(folders["dkkd"], geo, s["enterprises"], random.Random(f"{seed}/dkkd")),
         indicators.generate(folders["chi_tieu"], geo, s["periods"], random.Random(f"{seed}/indicators")),
         catalogues.generate(folders["danh_muc"], geo, random.Random(f"{seed}/catalogues")),
+        telemedicine.generate(folders["y_te"], geo, s["consultations"], random.Random(f"{seed}/telemedicine")),
+        meetings.generate(folders["hop_truc_tuyen"], geo, random.Random(f"{seed}/meetings")),
     ]
     manifest: dict = {"seed": seed, "size": size, "generator": fingerprint(), "sources": {}, "defects": {}, "findings": [],
                       "findings_2025": [], "within_tolerance": [], "unacknowledged": [],
-                      "double_registered": []}
+                      "double_registered": [], "documents": {}}
     for part in parts:
         manifest["sources"].update(part["sources"])
         manifest["defects"].update(part.get("defects", {}))
+        manifest["documents"].update(part.get("documents", {}))
         for key in ("findings", "findings_2025", "within_tolerance", "unacknowledged", "double_registered"):
             manifest[key] += part.get(key, [])
     (workspace / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
@@ -79,7 +83,7 @@ def generate(workspace: Path, size: str = "small", seed: int = 24) -> dict:
 
 def write_registry(workspace: Path, manifest: dict) -> Path:
     """The workspace's ``sources.yaml``: one entry per generated system, from the kinds' template
-    (the one-stop server's address is its Airflow connection's, never written here)."""
+    (the REST servers' addresses and keys are their Airflow connections', never written here)."""
     kinds = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
     entries = []
     for name, src in manifest["sources"].items():

@@ -24,16 +24,33 @@ from common.errors import HubError
 
 from demo import province
 from demo.onestop_server import OneStopServer
+from demo.telemedicine import TelemedicineServer
 from pipeline.config import load_sources
 from pipeline.run import RunResult, StageError, run_source
+from kpi import Refresh, refresh as refresh_kpi
 from sync.publish import publish
 from sync.reconcile import Reconciliation, reconcile
 
 CONNECTION_ENV = "AIRFLOW_CONN_DEMO_ONESTOP"
+TELEMEDICINE_ENV = "AIRFLOW_CONN_DEMO_TELEMEDICINE"
 
 
 class DemoError(HubError, ValueError):
     """The demo can't serve its systems as asked."""
+
+
+def telemedicine_connection(onestop_uri: str) -> str:
+    """The telemedicine platform's connection, derived from the one-stop's so that one variable set
+    for the cluster serves both: the next port, the same secret as its API key."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(onestop_uri)
+    return f"http://:{parts.password}@127.0.0.1:{parts.port + 1}"
+
+
+def connections(onestop_uri: str) -> dict[str, str]:
+    """Every demo system's Airflow connection, as the workers must see them."""
+    return {CONNECTION_ENV: onestop_uri, TELEMEDICINE_ENV: telemedicine_connection(onestop_uri)}
 
 
 @dataclass
@@ -44,6 +61,7 @@ class DemoResult:
     failed: dict[str, str] = field(default_factory=dict)
     reconciliation: Reconciliation | None = None
     reconciliation_2025: Reconciliation | None = None
+    kpi: Refresh | None = None
 
 
 def workspace() -> Path:
@@ -70,14 +88,20 @@ def onestop_server(folder: Path, *, client_id: str = "lienthong-hub", client_sec
                          max_size=500, port=port)
 
 
+def telemedicine_server(folder: Path, *, api_key: str | None = None, port: int = 0) -> TelemedicineServer:
+    consultations = json.loads((folder / "y_te" / "consultations.json").read_text(encoding="utf-8"))
+    return TelemedicineServer(consultations, api_key=api_key, port=port)
+
+
 def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Path | None = None,
              on_source: Callable[[str, RunResult | None, str | None], None] | None = None) -> DemoResult:
     folder = folder or workspace()
     folder.mkdir(parents=True, exist_ok=True)
     result = DemoResult(folder, prepare(folder, size, seed))
-    with onestop_server(folder) as server:
-        saved = os.environ.get(CONNECTION_ENV)
+    with onestop_server(folder) as server, telemedicine_server(folder) as telemedicine:
+        saved = {k: os.environ.get(k) for k in (CONNECTION_ENV, TELEMEDICINE_ENV)}
         os.environ[CONNECTION_ENV] = server.connection_uri
+        os.environ[TELEMEDICINE_ENV] = telemedicine.connection_uri
         try:
             registry = province.write_registry(folder, result.manifest)
             for source in load_sources(registry).values():
@@ -88,13 +112,15 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
                 if on_source:
                     on_source(source.name, result.runs.get(source.name), result.failed.get(source.name))
         finally:
-            if saved is None:
-                os.environ.pop(CONNECTION_ENV, None)
-            else:
-                os.environ[CONNECTION_ENV] = saved
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
     publish(engine)  # the catalogues' versions a level's copy is compared with
     result.reconciliation = reconcile(engine)
     result.reconciliation_2025 = reconcile(engine, check="indicators", as_of_geography="2025")
+    result.kpi = refresh_kpi(engine)  # the operations centre's figures, as the kpi_refresh DAG would
     return result
 
 
@@ -127,10 +153,17 @@ def serve(*, size: str = "small", seed: int = 24, folder: Path | None = None,
     except OSError as exc:
         raise DemoError(f"cannot serve the one-stop system on 127.0.0.1:{parts.port}: {exc.strerror}") from None
     try:
+        telemedicine = telemedicine_server(folder, api_key=unquote(parts.password), port=parts.port + 1).start()
+    except OSError as exc:
+        server.stop()
+        raise DemoError(f"cannot serve the telemedicine platform on 127.0.0.1:{parts.port + 1}: "
+                        f"{exc.strerror}") from None
+    try:
         if ready:
             ready(registry, server.url)
         stop.wait()
     finally:
+        telemedicine.stop()
         server.stop()
 
 

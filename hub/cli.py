@@ -427,6 +427,9 @@ def demo(
 
     console.print(f"workspace: {result.workspace} (manifest.json lists what was planted)", highlight=False)
     console.print(f"report: {build_report(engine)}", highlight=False)
+    if result.kpi:
+        console.print(f"operations centre: {sum(result.kpi.rows.values())} rows in mart.kpi_*; "
+                      "hub kpi --period 2025-06 (or 2025-09) prints them", highlight=False)
     if result.failed or any(r.held for r in result.runs.values()):
         raise typer.Exit(1)
 
@@ -495,6 +498,10 @@ def airflow_pools() -> None:
     from orchestration.pools import pools_json
 
     sys.stdout.write(pools_json())
+
+
+from hub.cli_kpi import kpi as _kpi  # noqa: E402  (the operations centre figures: hub kpi)
+app.command("kpi")(_kpi)
 
 
 def main() -> None:

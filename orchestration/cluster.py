@@ -47,6 +47,7 @@ HEARTBEAT_TIMEOUT = 30
 RETRY_DELAY = 10
 """Seconds before a failed or lost task is tried again on the cluster (then ×2 per attempt)."""
 SHARED = ("HUB_PII_KEY", "AIRFLOW_CONN_HUB_WAREHOUSE", "HUB_SOURCES", "HUB_HOME", "AIRFLOW_CONN_DEMO_ONESTOP",
+          "AIRFLOW_CONN_DEMO_TELEMEDICINE",
           "AIRFLOW_CONFIG", "HUB_RETRY_DELAY_SECONDS")
 """What every component's environment must agree on (the key of citizen IDs' hashes above all)."""
 AIRFLOW_PARTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -192,9 +193,9 @@ def _environment(home: Path, *, warehouse_url: str, sources: Path, demo_connecti
         "PYTHONUNBUFFERED": "1",
     })
     if demo_connection:
-        from demo.run import CONNECTION_ENV
+        from demo.run import connections
 
-        env[CONNECTION_ENV] = demo_connection
+        env.update(connections(demo_connection))
     return env
 
 

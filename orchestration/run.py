@@ -85,6 +85,14 @@ def reconciliation(warehouse_url: str | None = None) -> dict[str, Any]:
             "resolved": result.resolved, "by_check": by_check}
 
 
+def kpi_refresh(warehouse_url: str | None = None) -> dict[str, Any]:
+    """The operations centre's figures (``mart.kpi_*``), recomputed in one transaction."""
+    from kpi import refresh
+
+    result = refresh(warehouse(warehouse_url))
+    return {"rows": result.rows, "refreshed_at": result.refreshed_at.isoformat(timespec="seconds")}
+
+
 def refdata_sync(warehouse_url: str | None = None) -> dict[str, Any]:
     """Refresh the administrative units, crosswalk and code lists of the provinces served."""
     from refdata.sync import served_provinces

@@ -45,6 +45,24 @@ def admin_units_valid(codes: pd.Series, dates: pd.Series) -> pd.Series:
     return pd.Series(valid, index=codes.index)
 
 
+def admin_unit_lists_valid(lists: pd.Series, dates: pd.Series) -> pd.Series:
+    """True where every code of the ';'-separated list named a unit on the row's date (and none is empty)."""
+    codes = lists.astype("object").map(lambda v: [c.strip() for c in str(v).split(";")])
+    exploded = pd.DataFrame({"codes": codes, "day": dates}).explode("codes")
+    named = exploded["codes"].notna() & (exploded["codes"] != "")
+    valid = admin_units_valid(exploded["codes"].reset_index(drop=True), exploded["day"].reset_index(drop=True))
+    valid = pd.Series(valid.to_numpy() & named.to_numpy(), index=exploded.index)
+    return valid.groupby(level=0).all().reindex(lists.index, fill_value=True).astype(bool)
+
+
+def admin_unit_list_problem(value: object, on: object) -> str:
+    codes = [c.strip() for c in str(value).split(";")]
+    if any(not c for c in codes):
+        return f"unit list {value!r} has an empty entry"
+    bad = [c for c, ok in zip(codes, admin_units_valid(pd.Series(codes), pd.Series([on] * len(codes)))) if not ok]
+    return "; ".join(admin_unit_problem(c, on) for c in bad) or f"unit list {value!r} is not valid"
+
+
 def admin_unit_problem(code: object, on: object) -> str:
     units = catalogs.current().admin_units
     day = pd.Timestamp(on).date()
@@ -127,6 +145,24 @@ class ExpectColumnPairValuesToBeAdminUnitValidAtDate(ColumnPairMapExpectation):
     success_keys = ("ignore_row_if", "mostly")
 
 
+class ColumnPairAdminUnitListValidAtDate(ColumnPairMapMetricProvider):
+    condition_metric_name = "column_pair_values.admin_unit_list_valid_at_date"
+    condition_domain_keys = ("batch_id", "table", "column_A", "column_B", "row_condition",
+                             "condition_parser", "ignore_row_if")
+
+    @column_pair_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(cls, column_A, column_B, **kwargs):
+        return admin_unit_lists_valid(column_A, column_B)
+
+
+class ExpectColumnPairValuesToBeAdminUnitListValidAtDate(ColumnPairMapExpectation):
+    """column_A holds unit codes separated by ';', each naming a unit on column_B's date."""
+
+    ignore_row_if: Literal["both_values_are_missing", "either_value_is_missing", "neither"] = "either_value_is_missing"
+    map_metric: ClassVar[str] = "column_pair_values.admin_unit_list_valid_at_date"
+    success_keys = ("ignore_row_if", "mostly")
+
+
 # --- reasons -----------------------------------------------------------------------------
 
 def explain(name: str, frame: pd.DataFrame, rows: np.ndarray, kwargs: dict) -> list[str]:
@@ -135,6 +171,9 @@ def explain(name: str, frame: pd.DataFrame, rows: np.ndarray, kwargs: dict) -> l
     if name == "admin_unit_at_date":
         return [admin_unit_problem(c, d) for c, d in zip(frame[kwargs["column_A"]].loc[rows],
                                                          frame[kwargs["column_B"]].loc[rows])]
+    if name == "admin_unit_list_at_date":
+        return [f"{kwargs['column_A']}: {admin_unit_list_problem(c, d)}"
+                for c, d in zip(frame[kwargs["column_A"]].loc[rows], frame[kwargs["column_B"]].loc[rows])]
     fmt = formats()[name]
     columns = list(kwargs["column_list"]) if fmt.related else [kwargs["column"]]
     values = [frame[c].loc[rows].tolist() for c in columns]

@@ -66,6 +66,10 @@ def expectations(schema: Schema, *, now: datetime | None = None, cats: catalogs.
             yield checks.ExpectColumnPairValuesToBeAdminUnitValidAtDate(
                 column_A=col, column_B=f.admin_unit_at, ignore_row_if="either_value_is_missing",
                 meta=_meta(f"admin_unit_at_date:{col}", explain="admin_unit_at_date"))
+        if f.admin_unit_list_at:
+            yield checks.ExpectColumnPairValuesToBeAdminUnitListValidAtDate(
+                column_A=col, column_B=f.admin_unit_list_at, ignore_row_if="either_value_is_missing",
+                meta=_meta(f"admin_unit_list_at_date:{col}", explain="admin_unit_list_at_date"))
         if f.format:
             fmt = formats()[f.format]  # a format reading related fields gets them, in its order
             where = {"column_list": fmt.columns(f), "ignore_row_if": "all_values_are_missing"} if fmt.related \

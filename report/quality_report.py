@@ -23,8 +23,10 @@ from sqlalchemy import Engine, func, select
 
 from pipeline.config import ConfigError, SourceConfig, known_sources
 from report.figures import COUNTS, Figures, plain, runs_kept
+from report.operations_centre import build_page
 from report.sections import all_sections
-from warehouse.tables import batch
+from schemas import get_schema
+from warehouse.tables import batch, schema_tables
 
 PAGE = "quality_report.html"
 FONTS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf")
@@ -59,8 +61,17 @@ def _collect(fig: Figures) -> dict[str, Any]:
         batch.c.status.not_in(["running", "failed"]),
         batch.c.rows_read != sum(batch.c[f"rows_{k}"] for k in COUNTS[1:]))).scalar_one()
     return plain({"generated_at": fig.now, "runs_kept": fig.runs_kept, "unbalanced_batches": unbalanced,
+                  "flagged_agency_codes": agency_flags(fig.conn),
                   "sources": data["overview"]["sources"], "quarantine": data["quarantine"]["by_source_check"],
                   "reconciliation": data["reconciliation"], **{"sections": data}})
+
+
+def agency_flags(conn) -> list[dict[str, Any]]:
+    """Documents loaded with the flag of agency codes that are not electronic identifiers."""
+    document = schema_tables(get_schema("official_document"))[0]
+    return [dict(r) for r in conn.execute(
+        select(document.c.source, document.c.document_id, document.c.agency_code_problems.label("problems"))
+        .where(document.c.agency_code_problems.is_not(None)).order_by(document.c.document_id)).mappings()]
 
 
 def environment() -> Environment:
@@ -80,7 +91,8 @@ def build_report(engine: Engine, out_dir: Path | None = None,
     with engine.connect() as conn:
         fig = _figures(conn, sources)
         data = _collect(fig)
-        nav = [{"name": s.name, "title": s.title, "page": s.page} for s in all_sections()]
+        nav = [{"name": s.name, "title": s.title, "page": s.page} for s in all_sections()] + [
+            {"name": "operations_centre", "title": "Operations centre", "page": "operations_centre.html"}]
         common = {"generated_at": data["generated_at"][:16].replace("T", " ") + " UTC", "nav": nav,
                   "runs_kept": fig.runs_kept, "unbalanced": data["unbalanced_batches"]}
         written = set()
@@ -93,6 +105,7 @@ def build_report(engine: Engine, out_dir: Path | None = None,
                     **common, **page.context, root=root, section=section.name, title=page.title), encoding="utf-8")
                 written.add(target)
         data_docs.build(conn, out / "data_docs")
+    build_page(engine, out)  # the operations centre's figures (report/operations_centre.py)
     for folder in ("units", "batches"):  # pages of units and batches no longer shown
         for old in (out / folder).glob("*.html") if (out / folder).is_dir() else []:
             if old not in written:

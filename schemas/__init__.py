@@ -42,6 +42,8 @@ class Field:
     not_before: str | None = None
     admin_unit_at: str | None = None
     """An administrative unit code that must name a unit on the date in this field."""
+    admin_unit_list_at: str | None = None
+    """Administrative unit codes separated by ';', each of which must name a unit on this field's date."""
     format: str | None = None
     """A domain format with its own check, registered in quality/formats/ (cccd, vn_tax_code, name, ...)."""
     birth_date_field: str | None = None
@@ -129,7 +131,7 @@ def _parse(data: dict, path: Path | None) -> Schema:
     problems = [f"unknown type {f.type!r} for {f.name}" for f in fields if f.type not in FIELD_TYPES]
     problems += [f"natural key {k!r} is not a field" for k in schema.natural_key if k not in names]
     for f in fields:
-        for key in ("not_before", "admin_unit_at", "birth_date_field", "sex_field"):
+        for key in ("not_before", "admin_unit_at", "admin_unit_list_at", "birth_date_field", "sex_field"):
             other = getattr(f, key)
             if other and other not in names:
                 problems.append(f"{f.name}.{key} names unknown field {other!r}")

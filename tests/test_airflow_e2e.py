@@ -117,6 +117,8 @@ def test_the_downstream_dags_run(airflow_home, engine, tmp_path, monkeypatch):
     assert SOURCE in json.dumps(figures) and "postgresql" not in json.dumps(figures)
     refreshed = xcom(run(get_dag("refdata_sync")), "sync")  # the units are already there: nothing new
     assert refreshed["inserted"] == 0 and refreshed["unchanged"] > 0
+    kpi = xcom(run(get_dag("kpi_refresh")), "refresh")  # the operations centre's figures, from the same load
+    assert kpi["rows"]["dossier"] == scalar(engine, "SELECT count(*) FROM mart.kpi_dossier") > 0
 
 
 def test_the_readmes_backfill_makes_one_run_per_date_asked_in_the_dags_time_zone(airflow_home):

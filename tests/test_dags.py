@@ -78,7 +78,8 @@ def test_every_source_is_a_dag_with_owner_tags_retries_docs_and_its_pool(tmp_pat
     parsed = parse_dags(tmp_path)
     assert parsed["import_errors"] == {}
     sources = load_sources()
-    assert set(parsed["dags"]) == {*sources, "quality_report", "reconciliation", "refdata_sync"}
+    assert set(parsed["dags"]) == {*sources, "quality_report", "reconciliation", "kpi_refresh",
+                                     "refdata_sync"}
     for dag_id, dag in parsed["dags"].items():
         assert dag["owner"] and dag["tags"] and dag["doc_md"], dag_id
         assert dag["catchup"] is False and dag["max_active_runs"] == 1, dag_id

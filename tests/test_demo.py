@@ -34,7 +34,12 @@ REASONS = {"code_list:status": "is not in code list dossier_status",
            "cccd:citizen_id": "citizen ID '",
            "code_list:benefit_type": "benefit_type 'Hộ cận nghèo' is not in code list benefit_type",
            "pattern:period": "period '2025-13' is not a well-formed period",
-           "admin_unit_at_date:reporting_unit_code": "is not valid on 2025-"}
+           "admin_unit_at_date:reporting_unit_code": "is not valid on 2025-",
+           "agency_id": "'vxp.saas.03' is not an agency identifier (QCVN 102:2016 mã định danh",
+           "not_before:ended_at": "is before started_at",
+           "code_list:specialty": "specialty 'Y học cổ truyền (thử nghiệm)' is not in code list medical_specialty",
+           "admin_unit_at_date:requesting_unit_code": "is not valid on 2025-09-",
+           "admin_unit_list_at_date:invited_units": "invited_units: administrative unit code '"}
 CCCD_REASONS = {"not_12_digits": "is not 12 digits", "bad_province": "which is not a province code",
                 "sex_digit": "but sex is", "birth_year": "should be the birth year's last two digits"}
 
@@ -106,8 +111,8 @@ def test_each_planted_defect_is_quarantined_with_its_reason_and_counts_equal_the
     planted = {name: s["quarantined"] for name, s in demo.manifest["sources"].items() if s["quarantined"]}
     assert quarantine_by_check(demo.engine, sources) == planted
     quarantined = []
-    for schema in ("dossier", "enterprise", "official_document", "social_beneficiary", "indicator_report",
-                   "catalogue_entry"):
+    for schema in ("dossier", "enterprise", "official_document", "document_trace", "social_beneficiary",
+                   "indicator_report", "catalogue_entry", "teleconsultation", "online_meeting"):
         quarantined += rows(demo.engine, f"SELECT source, failed_checks, reason, raw_record FROM quarantine.{schema}")
     for q in quarantined:
         (check,) = q["failed_checks"]
@@ -120,6 +125,12 @@ def test_each_planted_defect_is_quarantined_with_its_reason_and_counts_equal_the
     assert dossiers == {check: set(codes) for check, codes in defects["dossier"].items()}
     assert {q["raw_record"]["ma_so_thue"] for q in quarantined if q["source"] == "demo_dkkd_enterprises"} == \
         set(defects["enterprise"]["tax_code:tax_code"])
+    assert {q["raw_record"]["id"] for q in quarantined if q["source"] == "demo_telemedicine"} == \
+        {i for ids in defects["teleconsultation"].values() for i in ids}
+    assert {q["raw_record"]["Mã cuộc họp"] for q in quarantined if q["source"].startswith("demo_meetings")} == \
+        {i for ids in defects["online_meeting"].values() for i in ids}
+    assert {q["raw_record"]["file"] for q in quarantined if q["source"] == "demo_edxml_traces"} == \
+        set(defects["document_trace"]["agency_id"])
     kinds = sorted(k for q in quarantined if q["failed_checks"] == ["cccd:citizen_id"]
                    for k, phrase in CCCD_REASONS.items() if phrase in q["reason"])
     assert kinds == sorted(d["kind"] for d in defects["social_beneficiary"]["cccd:citizen_id"])
@@ -138,7 +149,8 @@ def test_every_planted_discrepancy_is_found_and_nothing_else(demo):
     # every kind of discrepancy is planted, so each check is shown to find something
     assert {f["check"] for f in m["findings"]} == {
         "indicator_sum", "indicator_missing_report", "dossier_statistics", "document_not_received",
-        "document_unknown", "beneficiary_double", "beneficiary_not_consolidated", "catalogue_drift"}
+        "document_unknown", "document_quarantined", "beneficiary_double", "beneficiary_not_consolidated",
+        "catalogue_drift"}
     unacknowledged = {(f["period"], f["unit"]) for f in m["findings"] if f["check"] == "document_not_received"}
     assert unacknowledged == {(u["document_id"], u["recipient"]) for u in m["unacknowledged"]}
     details = {f["unit"]: f["detail"] for f in rows(demo.engine, "SELECT * FROM audit.reconciliation "
@@ -196,7 +208,8 @@ def test_the_findings_appear_in_the_auditors_report(demo):
 
 def test_a_second_demo_loads_nothing_new_and_keeps_each_finding_once(demo, monkeypatch):
     monkeypatch.setenv("HUB_HOME", str(demo.home))
-    schemas = ("dossier", "enterprise", "official_document", "social_beneficiary", "indicator_report")
+    schemas = ("dossier", "enterprise", "official_document", "document_trace", "social_beneficiary",
+               "indicator_report", "teleconsultation", "online_meeting")
     count = "SELECT count(*) AS n FROM quarantine.{}"
     before = {s: rows(demo.engine, count.format(s)) for s in schemas}
     again = run_demo(demo.engine)

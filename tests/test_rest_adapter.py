@@ -195,3 +195,25 @@ def test_daily_statistics_at_each_level_load_as_dossier_statistics(engine, recor
     before = sum(r["ngay_tiep_nhan"] < "2025-07-01" for r in records)
     assert levels["commune"] == levels["province"] == len(records)
     assert levels["district"] == before and 0 < before < len(records)
+
+
+def test_offset_pages_and_an_api_key_header_as_the_telemedicine_platform_serves_them(monkeypatch):
+    """The platform's own shape (demo/telemedicine.py): X-API-Key, offset/limit, data.consultations."""
+    from adapters.rest_json import RestJson
+    from demo.telemedicine import TelemedicineServer
+
+    records = [{"id": f"TM-{i:03d}", "cap_nhat": f"2025-06-{1 + i % 28:02d}T08:00:00"} for i in range(23)]
+    options = {"endpoint": "/v2/consultations", "items_field": "data.consultations",
+               "pagination": {"style": "offset", "offset_param": "offset", "limit_param": "limit", "size": 10},
+               "updated_since_param": "modified_from", "updated_field": "cap_nhat", "key_field": "id",
+               "auth": {"type": "api_key", "header": "X-API-Key", "env": "TM_KEY"}}
+    with TelemedicineServer(records) as server:
+        monkeypatch.setenv("TM_KEY", server.api_key)
+        batches = list(RestJson("tm", {**options, "base_url": server.url}).batches())
+        assert [len(b.records) for b in batches] == [10, 10, 3]
+        assert sorted(i for b in batches for i in b.records["id"]) == sorted(r["id"] for r in records)
+        assert [r["query"]["offset"] for r in server.requests] == ["0", "10", "20"]
+        monkeypatch.setenv("TM_KEY", "wrong")
+        with pytest.raises(Exception) as refused:
+            list(RestJson("tm", {**options, "base_url": server.url}).batches())
+        assert "HTTP 401" in str(refused.value) and "wrong" not in str(refused.value)

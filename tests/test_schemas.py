@@ -15,7 +15,7 @@ from warehouse.migrate import MigrationError, upgrade
 from warehouse.tables import stored_names
 
 SCHEMAS = ["catalogue_entry", "document_trace", "dossier", "dossier_statistic", "enterprise", "indicator_report",
-           "official_document", "social_beneficiary"]
+           "official_document", "online_meeting", "social_beneficiary", "teleconsultation"]
 
 
 def test_the_shipped_schemas():
@@ -38,6 +38,7 @@ def test_each_schema_file_produces_its_tables_and_suite(name, engine):
     assert {f"not_null:{f}" for f in schema.required_fields} <= checks
     assert {f"code_list:{f.name}" for f in schema.fields if f.code_list} <= checks
     assert {f"admin_unit_at_date:{f.name}" for f in schema.fields if f.admin_unit_at} <= checks
+    assert {f"admin_unit_list_at_date:{f.name}" for f in schema.fields if f.admin_unit_list_at} <= checks
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Across: every recipient named in a document shows a receipt (a status message, or a trace)
 within the allowed working days of the document's date, and no status answers a document the
-hub never received."""
+hub never received. A status answering a document that is in quarantine (its record, or its
+message rejected whole, names it) is linked to it: "document quarantined", not "never received"."""
 from __future__ import annotations
 
 from datetime import date
@@ -26,7 +27,9 @@ ORDER BY d.document_id, r.recipient
 """)
 
 UNKNOWN_DOCUMENTS = text("""
-SELECT t.document_id, t.recipient_organ_id, t.status_code, t.status_at
+SELECT t.document_id, t.recipient_organ_id, t.status_code, t.status_at,
+       (SELECT q.reason FROM quarantine.official_document q
+        WHERE q.raw_record->>'document_id' = t.document_id ORDER BY q.last_seen_at DESC LIMIT 1) AS quarantined
 FROM core.document_trace t
 WHERE NOT EXISTS (SELECT 1 FROM core.official_document d WHERE d.document_id = t.document_id)
 ORDER BY t.document_id, t.recipient_organ_id, t.status_code
@@ -38,8 +41,8 @@ def deadline(sent: date, working_days: int) -> date:
     return np.busday_offset(np.datetime64(sent), working_days, roll="forward").astype(date)
 
 
-@reconciliation_check("documents", finds=("document_not_received", "document_unknown"), direction="across",
-                      levels=LEVELS, periods=())
+@reconciliation_check("documents", finds=("document_not_received", "document_unknown", "document_quarantined"),
+                      direction="across", levels=LEVELS, periods=())
 def documents(conn: Connection, scope: Scope) -> list[Finding]:
     """every recipient of a document acknowledges it within --working-days, and no status answers an unknown document"""
     findings = []
@@ -56,6 +59,12 @@ def documents(conn: Connection, scope: Scope) -> list[Finding]:
                 detail=f"{r['document_id']} sent by {r['organ_id']} on {r['promulgation_date']}: {when} by "
                        f"{r['recipient'].strip()} within {scope.working_days} working day(s) (by {due})"))
     for r in conn.execute(UNKNOWN_DOCUMENTS).mappings():
+        if r["quarantined"]:
+            findings.append(Finding(
+                "document_quarantined", r["recipient_organ_id"], r["document_id"], r["status_code"], None,
+                detail=f"status {r['status_code']} from {r['recipient_organ_id']} answers {r['document_id']}: "
+                       f"document quarantined ({r['quarantined'][:200]})"))
+            continue
         findings.append(Finding(
             "document_unknown", r["recipient_organ_id"], r["document_id"], r["status_code"], None,
             detail=f"status {r['status_code']} from {r['recipient_organ_id']} answers {r['document_id']}, "
