@@ -17,7 +17,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from access.departments import load_departments
+from access.policies import sync as sync_access
 from demo import province
+from demo.departments import write_departments
 from demo.onestop_server import OneStopServer
 from pipeline.config import load_sources
 from pipeline.run import RunResult, StageError, run_source
@@ -35,6 +38,7 @@ class DemoResult:
     failed: dict[str, str] = field(default_factory=dict)
     reconciliation: Reconciliation | None = None
     reconciliation_2025: Reconciliation | None = None
+    departments: Path | None = None
 
 
 def workspace() -> Path:
@@ -69,6 +73,7 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
         os.environ[CLIENT_ID_ENV], os.environ[SECRET_ENV] = server.client_id, server.client_secret
         try:
             registry = province.write_registry(folder, result.manifest, server.url)
+            result.departments = write_departments(folder, registry)
             for source in load_sources(registry).values():
                 try:
                     result.runs[source.name] = run_source(source, engine)
@@ -82,6 +87,7 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
+    sync_access(engine, load_departments(result.departments, load_sources(registry)))
     publish(engine)  # the catalogues' versions a level's copy is compared with
     result.reconciliation = reconcile(engine)
     result.reconciliation_2025 = reconcile(engine, check="indicators", as_of_geography="2025")
