@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hub import cli_access
+
 app = typer.Typer(help="lienthong: the province's shared-data integration hub.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
 warehouse_app = typer.Typer(help="Manage the warehouse database.", no_args_is_help=True)
@@ -25,6 +27,7 @@ schemas_app = typer.Typer(help="The shared schemas departments' records are mapp
 app.add_typer(schemas_app, name="schemas")
 airflow_app = typer.Typer(help="What an Airflow deployment needs from sources.yaml.", no_args_is_help=True)
 app.add_typer(airflow_app, name="airflow")
+cli_access.register(app)
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
