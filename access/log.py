@@ -24,11 +24,16 @@ def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
+def _text(value, limit: int) -> str:
+    """A value as PostgreSQL text can hold it: cut to ``limit``, NUL shown as U+FFFD (text refuses NUL)."""
+    return str(value)[:limit].replace("\x00", "\ufffd")
+
+
 def clean_filters(filters: dict | None) -> dict | None:
     """Filter values as logged: strings cut to MAX_VALUE characters, None dropped."""
     if not filters:
         return None
-    return {str(k)[:64]: (v if isinstance(v, (int, float, bool)) else str(v)[:MAX_VALUE])
+    return {_text(k, 64): (v if isinstance(v, (int, float, bool)) else _text(v, MAX_VALUE))
             for k, v in filters.items() if v is not None}
 
 
@@ -37,9 +42,9 @@ def record(conn: Connection, *, actor: str, action: str, status: str, dataset: s
     """Append one row (in the caller's transaction: a grant and its log row commit together)."""
     conn.execute(text("INSERT INTO audit.access_log (actor, action, dataset, filters, rows_returned, status, detail) "
                       "VALUES (:actor, :action, :dataset, CAST(:filters AS jsonb), :rows, :status, :detail)"),
-                 {"actor": actor[:200], "action": action, "dataset": dataset and dataset[:63],
+                 {"actor": _text(actor, 200), "action": action, "dataset": dataset and _text(dataset, 63),
                   "filters": json.dumps(clean_filters(filters), ensure_ascii=False) if filters else None,
-                  "rows": rows, "status": str(status)[:16], "detail": detail and detail[:500]})
+                  "rows": rows, "status": _text(status, 16), "detail": detail and _text(detail, 500)})
 
 
 @dataclass(frozen=True)

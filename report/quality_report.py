@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, case, func, select
 
+from access.log import summary as access_summary
 from schemas import all_schemas
 from sync.findings import open_findings
 from warehouse.tables import batch, reconciliation, schema_tables
@@ -70,7 +71,7 @@ def collect(engine: Engine) -> dict[str, Any]:
     keep = ("check", "level", "unit", "period", "subject", "expected", "found", "difference", "geography",
             "detail", "first_seen_at", "last_seen_at")
     return {"generated_at": datetime.now(timezone.utc), "sources": sources, "unbalanced_batches": unbalanced,
-            "held_or_failed": troubles, "quarantine": quarantine,
+            "held_or_failed": troubles, "quarantine": quarantine, "access": access_summary(engine),
             "reconciliation": {"by_check": by_check, "resolved": resolved,
                                "open": [{k: f[k] for k in keep} for f in findings]}}
 
@@ -113,6 +114,10 @@ def render(data: dict[str, Any]) -> str:
         _table(rec["by_check"], ("check", "geography", "open", "resolved")),
         _table(rec["open"], ("check", "level", "unit", "period", "subject", "expected", "found", "difference",
                              "geography", "detail")),
+        "<h2>Access: who read what, how much</h2><p>From <code>audit.access_log</code> (hash-chained; "
+        "<code>hub access verify-log</code> checks it): every API request, grant, approval, refusal and "
+        "revocation, by actor, dataset and status, with the rows returned.</p>",
+        _table(data.get("access", []), ("actor", "action", "dataset", "status", "requests", "rows", "last_at")),
         "<h2>Following a row back</h2><p>Every row of <code>core.&lt;schema&gt;</code> carries <code>source</code>, "
         "<code>batch_id</code>, <code>source_position</code> (file and line, page, key or message id), "
         "<code>row_hash</code>, <code>loaded_at</code> and <code>schema_version</code>; <code>audit.batch</code> "
