@@ -22,12 +22,15 @@ def register(app: typer.Typer) -> None:
 
 
 def _engine():
-    from pipeline.run import prepare_warehouse
-    from warehouse.connect import get_engine
+    from hub.cli import _engine as writing
 
-    engine = get_engine()
-    prepare_warehouse(engine)
-    return engine
+    return writing()
+
+
+def _reading_engine():
+    from hub.cli import _reading_engine as reading
+
+    return reading()
 
 
 def _department_role(engine, department: str) -> str:
@@ -128,7 +131,7 @@ def list_users() -> None:
 
     from access.roles import members
 
-    engine = _engine()
+    engine = _reading_engine()
     with engine.connect() as conn:
         depts = conn.execute(text("SELECT code, name, level, role_name FROM access.department ORDER BY code")).all()
         users = members(conn)
@@ -196,7 +199,7 @@ def requests(all_requests: Annotated[bool, typer.Option("--all", help="Decided o
     """
     from access.requests import requests as list_requests
 
-    rows = list_requests(_engine(), pending_only=not all_requests)
+    rows = list_requests(_reading_engine(), pending_only=not all_requests)
     table = Table(title="Data-sharing requests" + ("" if all_requests else " (pending)"))
     for col in ("id", "department", "dataset", "requested", "answer by", "status", "purpose / reason"):
         table.add_column(col)
@@ -216,7 +219,7 @@ def verify_log() -> None:
     """
     from access.log import verify
 
-    n, breaks = verify(_engine())
+    n, breaks = verify(_reading_engine())
     for b in breaks:
         console.print(f"[red]broken:[/red] {b}", highlight=False)
     if breaks:
@@ -235,7 +238,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to bind (127.0.0.1 unl
     from access.api import serve as run_server
     from access.roles import ADMIN, has_role_setup, role_engine
 
-    engine = _engine()
+    engine = _reading_engine()
     with engine.connect() as conn:
         if not has_role_setup(conn):
             fail("no departments in the warehouse: run hub access sync first")

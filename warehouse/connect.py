@@ -68,9 +68,33 @@ def warehouse_url() -> str:
     return postgres_url(url) if url else embedded_url(warehouse_dir())
 
 
+CONNECT_TIMEOUT = 10
+"""Seconds a connection attempt may take: a server that does not answer is named, not waited on."""
+
+
+def where(url) -> str:
+    """Host and port (or socket folder) of a URL: what a person needs to find the server, never a password."""
+    url = make_url(url) if isinstance(url, str) else url
+    socket = url.query.get("host")
+    if url.host:
+        return f"{url.host}:{url.port or 5432}"
+    return f"the socket in {socket}" if socket else "the local socket"
+
+
 @cache
 def _engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT})
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:
+        engine.dispose()
+        reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [type(exc).__name__])[0]
+        if engine.url.password:
+            reason = reason.replace(engine.url.password, "***")
+        raise WarehouseError(f"the warehouse at {where(engine.url)} (database {engine.url.database!r}) "
+                             f"does not answer: {reason}") from None
+    return engine
 
 
 def get_engine(url: str | None = None) -> Engine:
