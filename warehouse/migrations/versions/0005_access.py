@@ -95,8 +95,9 @@ def upgrade() -> None:
         sa.CheckConstraint("expires_at > issued_at", name="token_expires"),
         sa.CheckConstraint("token_hash ~ '^[0-9a-f]{64}$'", name="token_is_a_hash"),
         schema="access")
+    op.execute("CREATE SEQUENCE audit.access_log_log_id_seq")  # drawn by the trigger, under the lock
     op.create_table(
-        "access_log", sa.Column("log_id", sa.BigInteger, primary_key=True, autoincrement=True),
+        "access_log", sa.Column("log_id", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.clock_timestamp()),
         sa.Column("actor", sa.Text, nullable=False), sa.Column("action", sa.String(32), nullable=False),
         sa.Column("dataset", sa.String(63)), sa.Column("filters", JSONB),
@@ -142,6 +143,7 @@ def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS access.my_unit")
     op.execute("DROP VIEW IF EXISTS access.my_source")
     op.drop_table("access_log", schema="audit")
+    op.execute("DROP SEQUENCE IF EXISTS audit.access_log_log_id_seq")
     op.execute("DROP FUNCTION IF EXISTS audit.access_log_chain()")
     op.execute("DROP FUNCTION IF EXISTS audit.access_log_content(audit.access_log)")
     for table in ("token", "request", "shared_dataset", "department_source", "department_unit",
