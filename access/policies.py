@@ -7,8 +7,9 @@ department's SQL users and for the API alike (the API sets its role to the calle
 A department sees the rows of the sources it owns, and the rows whose administrative unit lies
 inside its units at the row's own date: the row's date says which era its unit code belongs to
 (codes were reused by the reform), and ``access.my_unit`` lists the caller's (code, era) pairs,
-the units below them and, for a 2025 unit, the legacy units it took over. Both are read by an
-uncorrelated subquery, which PostgreSQL evaluates once per query and probes as a hash.
+the units below them and, for a 2025 unit, the legacy units it took over. Each is read by an
+uncorrelated subquery, which PostgreSQL evaluates once per query (per worker) and probes as a
+hash; nothing in them is parallel-restricted, so a department's query keeps its parallel workers.
 
 Mart views are ``security_invoker`` (the caller's privileges and policies apply, not the view
 owner's) and leave out raw personal data: a protected field appears as its mask and keyed hash,
@@ -57,15 +58,18 @@ def unit_field(schema: Schema):
 
 def row_policy(conn: Connection, schema: Schema) -> str:
     """The USING expression of a core table's department policy (identifiers quoted, no input)."""
-    owned = "source IN (SELECT source FROM access.my_source)"
+    # The guard is computed once (an InitPlan): a department that owns no source skips the probe.
+    owned = "((SELECT EXISTS (SELECT FROM access.my_source)) AND source IN (SELECT source FROM access.my_source))"
     unit = unit_field(schema)
     if unit is None:
         return owned
     at = schema.field(unit.admin_unit_at)
     reform = (f"TIMESTAMPTZ '{REFORM:%Y-%m-%d} 00:00:00+07'" if at.type == "timestamp"
               else f"DATE '{REFORM:%Y-%m-%d}'")
-    era = f"CASE WHEN {quote(conn, at.name)} < {reform} THEN 'legacy' ELSE '2025' END"
-    return f"{owned} OR ({quote(conn, unit.name)}, {era}) IN (SELECT code, era FROM access.my_unit)"
+    code = quote(conn, unit.name)
+    return (f"{owned} OR CASE WHEN {quote(conn, at.name)} < {reform} "
+            f"THEN {code} IN (SELECT code FROM access.my_unit WHERE era = 'legacy') "
+            f"ELSE {code} IN (SELECT code FROM access.my_unit WHERE era = '2025') END")
 
 
 def sync(engine: Engine, registry: Registry) -> SyncResult:
@@ -80,6 +84,9 @@ def sync(engine: Engine, registry: Registry) -> SyncResult:
         schemas = all_schemas()
         for s in schemas:
             _table(conn, s, readers, shared=s.name in registry.shared_datasets)
+        for table in ("access.department", "access.department_unit", "access.department_source",
+                      "ref.admin_unit", "ref.admin_unit_crosswalk"):  # the policies' subqueries plan on these
+            conn.exec_driver_sql(f"ANALYZE {table}")
     return SyncResult(len(registry.departments), created, dropped, len(schemas))
 
 
@@ -136,9 +143,12 @@ def _grants(conn: Connection, readers: list[str]) -> None:
         conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {loader}")
         conn.exec_driver_sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {loader}")
         conn.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {loader}")
+        conn.exec_driver_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} "
+                             f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {loader}")
+        conn.exec_driver_sql(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {loader}")
     conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA ref, access TO {loader}")
     conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA ref, access TO {loader}")
-    conn.exec_driver_sql(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit.access_log FROM {loader}")
+    conn.exec_driver_sql(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit.access_log FROM {loader}")
     conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA audit, quarantine TO {auditor}")
     conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA audit TO {auditor}")
     admin = quote(conn, ADMIN)

@@ -74,6 +74,17 @@ def role_engine(engine: Engine, role: str):
     return get_engine(role_url(engine, role, fixed_password(role)))
 
 
+def as_loader(engine: Engine) -> Engine:
+    """The same warehouse as ``lienthong_loader`` once ``hub access sync`` has run (the pipelines
+    then never load as a superuser); before that, ``engine`` itself."""
+    if engine.url.username == LOADER:
+        return engine
+    with engine.connect() as conn:
+        if not has_role_setup(conn):
+            return engine
+    return role_engine(engine, LOADER)
+
+
 def ensure_fixed_roles(conn: Connection) -> None:
     """The fixed roles exist (the migration made them) and have the passwords the hub holds."""
     for role in FIXED:

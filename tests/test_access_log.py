@@ -148,11 +148,25 @@ def test_a_bad_registry_is_one_line_naming_what_to_fix(tmp_path, monkeypatch, bo
     assert out.exit_code == 1 and out.output.startswith("error: ") and "Traceback" not in out.output
 
 
-def test_the_repository_registry_loads(engine):
+def test_once_roles_exist_the_pipelines_load_as_lienthong_loader(engine, demo_source, tmp_path, monkeypatch):
     from access.departments import departments_path
+    from access.roles import as_loader
     from pipeline.config import load_sources
+    from pipeline.run import run_source
 
+    monkeypatch.setenv("HUB_HOME", str(tmp_path))
+    assert as_loader(engine) is engine  # no role setup yet: the owner loads, as before
     registry = load_departments(departments_path(), load_sources())
     assert registry.get("so_tttt_bacgiang").sources == ("bacgiang_dossiers_export",)
     out = CliRunner().invoke(app, ["access", "sync"])
     assert out.exit_code == 0, out.output
+    loader = as_loader(engine)
+    with loader.connect() as conn:
+        assert conn.execute(text("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")).one() \
+            == ("lienthong_loader", False)
+    result = run_source(demo_source, engine)
+    assert result.totals["inserted"] > 0 and not result.held
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM core.dossier")).scalar() == result.totals["inserted"]
+    with pytest.raises(Exception, match="permission denied"), loader.begin() as conn:
+        conn.execute(text("INSERT INTO audit.access_log (actor, action, status) VALUES ('x', 'x', 'x')"))

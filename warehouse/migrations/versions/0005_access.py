@@ -112,31 +112,37 @@ def upgrade() -> None:
                "FOR EACH ROW EXECUTE FUNCTION audit.access_log_chain()")
     op.execute("CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON audit.access_log "
                "FOR EACH STATEMENT EXECUTE FUNCTION audit.access_log_chain()")
-    # What the row-level policies read, once per query (an uncorrelated, hashed subquery):
+    # What the row-level policies read, once per query (uncorrelated, hashed subqueries):
     # the sources the caller's departments own, and the (unit, era) pairs they govern, with the
     # legacy units a 2025 unit took over (the crosswalk's default successor) and every unit below.
     op.execute("""
 CREATE VIEW access.my_source AS
   SELECT s.source FROM access.department_source s JOIN access.department d ON d.code = s.department
   WHERE pg_has_role(d.role_name, 'MEMBER')""")
+    # Written out to the depth the administrative levels have (a province has at most two levels
+    # below it: districts and communes before the reform, communes after), not as a recursive CTE:
+    # a recursive CTE is parallel-restricted, and the policy must not cost the query its workers.
     op.execute("""
 CREATE VIEW access.my_unit AS
-WITH RECURSIVE mine AS (
-  SELECT u.unit_code AS code, u.era FROM access.department d JOIN access.department_unit u ON u.department = d.code
+WITH mine AS NOT MATERIALIZED (
+  SELECT u.unit_code::text AS code, u.era::text AS era
+  FROM access.department d JOIN access.department_unit u ON u.department = d.code
   WHERE pg_has_role(d.role_name, 'MEMBER')
-), roots AS (
+), roots AS NOT MATERIALIZED (
   SELECT code, era FROM mine
-  UNION
-  SELECT x.legacy_code, 'legacy' FROM mine m
+  UNION ALL
+  SELECT x.legacy_code::text, 'legacy' FROM mine m
   JOIN ref.admin_unit_crosswalk x ON x.new_code = m.code AND x.is_default
   WHERE m.era = '2025'
-), tree AS (
-  SELECT code::text, era::text FROM roots
-  UNION
-  SELECT a.code::text, a.era::text FROM tree t
-  JOIN ref.admin_unit a ON a.parent_code = t.code AND a.era = t.era AND a.superseded_at IS NULL
+), unit AS NOT MATERIALIZED (
+  SELECT code::text, era::text, parent_code::text FROM ref.admin_unit WHERE superseded_at IS NULL
 )
-SELECT code, era FROM tree""")
+SELECT code, era FROM roots
+UNION ALL
+SELECT c.code, c.era FROM roots r JOIN unit c ON c.parent_code = r.code AND c.era = r.era
+UNION ALL
+SELECT g.code, g.era FROM roots r JOIN unit c ON c.parent_code = r.code AND c.era = r.era
+JOIN unit g ON g.parent_code = c.code AND g.era = c.era""")
 
 
 def downgrade() -> None:
