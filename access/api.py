@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DataError
@@ -141,6 +141,7 @@ def create_app(engine: Engine, *, per_minute: int = 120) -> FastAPI:
         return schema
 
     def as_department(conn: Connection, who: Caller) -> None:
+        conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")  # one spelling of times, in JSON and CSV
         conn.exec_driver_sql(f"SET LOCAL ROLE {quote(conn, who.role)}")
         conn.exec_driver_sql("SET LOCAL statement_timeout = '60s'")
 
@@ -203,27 +204,26 @@ def create_app(engine: Engine, *, per_minute: int = 120) -> FastAPI:
                 casts = [f"CAST(:c{i} AS {kind})" for i, (_, kind) in enumerate(keys)]
                 where.append(f"({', '.join(q(k) for k, _ in keys)}) > ({', '.join(casts)})")
                 params.update({f"c{i}": v for i, v in enumerate(values)})
-            sql = (f"SELECT {', '.join(q(c) for c in cols)} FROM mart.{q(schema.name)}"
-                   + (f" WHERE {' AND '.join(where)}" if where else "")
-                   + f" ORDER BY {', '.join(q(k) for k, _ in keys)} LIMIT :limit")
+            as_csv = "text/csv" in request.headers.get("accept", "")
             as_department(conn, who)
             try:
-                rows = conn.execute(text(sql), params).mappings().all()
+                rows = _page(conn, schema, where, params, as_csv=as_csv)
             except DataError:
                 raise HTTPException(400, "cursor is not one this API issued: pass next_cursor as given")
         more = len(rows) > limit
         rows = rows[:limit]
-        next_cursor = encode_cursor([rows[-1][k] for k, _ in keys]) if more and rows else None
+        next_cursor = encode_cursor(list(rows[-1][:len(keys)])) if more and rows else None
         request.state.rows = len(rows)
-        if "text/csv" in request.headers.get("accept", ""):
+        if as_csv:
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(cols)
-            writer.writerows([[_csv_value(r[c]) for c in cols] for r in rows])
+            writer.writerows(r[len(keys):] for r in rows)
             headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
             return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
-        return JSONResponse({"dataset": name, "records": [{c: _json_value(r[c]) for c in cols} for r in rows],
-                             "next_cursor": next_cursor})
+        body = (f'{{"dataset": {json.dumps(name)}, "records": [' + ",".join(r[-1] for r in rows)
+                + f'], "next_cursor": {json.dumps(next_cursor)}}}')
+        return Response(body, media_type="application/json")
 
     @app.get(f"{API}/datasets/{{name}}/records/{{key}}", summary="One row by its natural key "
              f"(a composite key's parts joined by {KEY_SEPARATOR})")
@@ -236,23 +236,32 @@ def create_app(engine: Engine, *, per_minute: int = 120) -> FastAPI:
         if len(parts) != len(keys):
             raise HTTPException(400, f"key of {name!r} has {len(keys)} parts "
                                      f"({', '.join(k for k, _ in keys)}) joined by {KEY_SEPARATOR}")
-        cols = mart_columns(schema)
         with engine.begin() as conn:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-            q = lambda c: quote(conn, c)  # noqa: E731
-            cond = " AND ".join(f"{q(k)} = CAST(:k{i} AS {kind})" for i, (k, kind) in enumerate(keys))
+            cond = [f"{quote(conn, k)} = CAST(:k{i} AS {kind})" for i, (k, kind) in enumerate(keys)]
             as_department(conn, who)
             try:
-                row = conn.execute(text(f"SELECT {', '.join(q(c) for c in cols)} FROM mart.{q(schema.name)} "
-                                        f"WHERE {cond}"), {f"k{i}": v for i, v in enumerate(parts)}).mappings().first()
+                rows = _page(conn, schema, cond, {f"k{i}": v for i, v in enumerate(parts)} | {"limit": 1})
             except DataError:
-                row = None
-        request.state.rows = 0 if row is None else 1
-        if row is None:  # absent and hidden look the same: a policy leaks nothing of other departments
+                rows = []
+        request.state.rows = len(rows)
+        if not rows:  # absent and hidden look the same: a policy leaks nothing of other departments
             raise HTTPException(404, f"no {name} record with key {key[:80]!r}")
-        return {c: _json_value(row[c]) for c in cols}
+        return Response(rows[0][-1], media_type="application/json")
 
     return app
+
+
+def _page(conn: Connection, schema: Schema, where: list[str], params: dict, *, as_csv: bool = False) -> list:
+    """Rows of a mart view in key order: the key's values, then each row as PostgreSQL writes it
+    (one JSON text, or each column's text for CSV): the server does the formatting, Python joins."""
+    q = lambda c: quote(conn, c)  # noqa: E731 - identifiers from the schema files only
+    keys = ", ".join(q(k) for k, _ in _key_fields(schema))
+    cols = mart_columns(schema)
+    inner = (f"SELECT {', '.join(q(c) for c in cols)} FROM mart.{q(schema.name)}"
+             + (f" WHERE {' AND '.join(where)}" if where else "") + f" ORDER BY {keys} LIMIT :limit")
+    shown = ", ".join(f"to_json(t.{q(c)}) #>> '{{}}'" for c in cols) if as_csv else "row_to_json(t)::text"
+    return conn.execute(text(f"SELECT {keys}, {shown} FROM ({inner}) AS t ORDER BY {keys}"), params).all()
 
 
 def _log_request(engine: Engine, state, filters: dict, status: int, detail: str) -> None:
@@ -260,10 +269,6 @@ def _log_request(engine: Engine, state, filters: dict, status: int, detail: str)
         log.record(conn, actor=getattr(state, "actor", "anonymous"), action="api",
                    dataset=getattr(state, "dataset", None), filters=filters,
                    rows=getattr(state, "rows", None), status=str(status), detail=detail)
-
-
-def _csv_value(v: Any) -> Any:
-    return "" if v is None else _json_value(v)
 
 
 def serve(engine: Engine, host: str = "127.0.0.1", port: int = 8600, per_minute: int = 120) -> None:

@@ -76,13 +76,14 @@ def request(engine: Engine, department: str, dataset: str, purpose: str, *, acto
     return request_id, due
 
 
-def _pending(conn: Connection, request_id: int) -> dict:
+def _locked(conn: Connection, request_id: int, status: str) -> dict:
+    """The request, locked until the decision commits, if it is in ``status``."""
     row = conn.execute(text("SELECT * FROM access.request WHERE request_id = :r FOR UPDATE"),
                        {"r": request_id}).mappings().first()
     if row is None:
         raise AccessError(f"no request {request_id}")
-    if row["status"] != "pending":
-        raise AccessError(f"request {request_id} is already {row['status']}")
+    if row["status"] != status:
+        raise AccessError(f"request {request_id} is {row['status']}, not {status}")
     return dict(row)
 
 
@@ -93,7 +94,7 @@ def approve(engine: Engine, request_id: int, *, valid_days: int = DEFAULT_VALID_
         raise AccessError("--valid-days must be at least 1")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with engine.begin() as conn:
-        req = _pending(conn, request_id)
+        req = _locked(conn, request_id, "pending")
         now = conn.execute(text("SELECT now()")).scalar_one()
         expires = now + timedelta(days=valid_days)
         conn.execute(text("UPDATE access.request SET status = 'approved', decided_at = now() WHERE request_id = :r"),
@@ -110,7 +111,7 @@ def refuse(engine: Engine, request_id: int, reason: str, *, actor: str | None = 
     if not reason or not reason.strip():
         raise AccessError("a refusal states its reason: --reason TEXT")
     with engine.begin() as conn:
-        req = _pending(conn, request_id)
+        req = _locked(conn, request_id, "pending")
         conn.execute(text("UPDATE access.request SET status = 'refused', decided_at = now(), reason = :why "
                           "WHERE request_id = :r"), {"r": request_id, "why": reason.strip()})
         log.record(conn, actor=actor or log.cli_actor(), action="refuse", dataset=req["dataset"], status="refused",
@@ -120,12 +121,7 @@ def refuse(engine: Engine, request_id: int, reason: str, *, actor: str | None = 
 def revoke(engine: Engine, request_id: int, *, actor: str | None = None) -> int:
     """End an approval and every token it issued; return how many tokens stopped working."""
     with engine.begin() as conn:
-        req = conn.execute(text("SELECT * FROM access.request WHERE request_id = :r FOR UPDATE"),
-                           {"r": request_id}).mappings().first()
-        if req is None:
-            raise AccessError(f"no request {request_id}")
-        if req["status"] != "approved":
-            raise AccessError(f"request {request_id} is {req['status']}, not approved: nothing to revoke")
+        req = _locked(conn, request_id, "approved")
         conn.execute(text("UPDATE access.request SET status = 'revoked' WHERE request_id = :r"), {"r": request_id})
         n = conn.execute(text("UPDATE access.token SET revoked_at = now() WHERE request_id = :r "
                               "AND revoked_at IS NULL"), {"r": request_id}).rowcount

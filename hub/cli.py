@@ -398,6 +398,7 @@ def demo(
     from report import build_report
 
     console.print(f"workspace: {result.workspace} (manifest.json lists what was planted)", highlight=False)
+    console.print(f"departments: {result.departments} (synced: hub access list, hub access request)", highlight=False)
     console.print(f"report: {build_report(engine)}", highlight=False)
     if result.failed or any(r.held for r in result.runs.values()):
         raise typer.Exit(1)

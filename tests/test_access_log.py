@@ -113,7 +113,7 @@ departments:
     with pytest.raises(AccessError, match="reason"):
         refuse(engine, request_id, "  ")
     refuse(engine, request_id, "personal data beyond the stated purpose")
-    with pytest.raises(AccessError, match="already refused"):
+    with pytest.raises(AccessError, match="is refused, not pending"):
         approve(engine, request_id)
     assert requests(engine) == []
     with pytest.raises(AccessError, match="no department 'nobody'"):
