@@ -16,6 +16,8 @@ from typing import Any, ClassVar, NamedTuple
 
 import pandas as pd
 
+from adapter_options import OptionError, Options, options_class
+
 
 class SourceError(HubError):
     """A source that can't be read at all (missing, undecodable, wrong shape, empty).
@@ -60,17 +62,30 @@ class Batch:
 
 
 class Adapter(ABC):
-    """Base of every adapter; ``options`` are the source's ``options:`` from sources.yaml."""
+    """Base of every adapter; ``options`` are the source's ``options:`` from sources.yaml, typed.
+
+    The options' class is ``adapter_options.<module>`` registered under the adapter's ``kind``
+    (light, so reading sources.yaml checks them without importing adapters), or ``options_class``
+    set on the adapter itself."""
 
     kind: ClassVar[str]
+    options_class: ClassVar[type[Options]]
     snapshot: ClassVar[bool] = False
     """True where one read holds each record once (an export file): a key read again in the same
     read is a duplicate in the source. A stream of messages or changes may carry a record again to
     update it, so there the later one wins."""
 
-    def __init__(self, source_name: str, options: dict[str, Any]):
+    def __init__(self, source_name: str, options: dict[str, Any] | Options):
         self.source_name = source_name
-        self.options = options
+        try:
+            self.options = options if isinstance(options, Options) else self.options_class.parse(options)
+        except OptionError as exc:
+            raise self.fail(str(exc)) from None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__ and "options_class" not in cls.__dict__:
+            cls.options_class = options_class(cls.kind) or Options
 
     @abstractmethod
     def batches(self, resume_from: dict[str, Any] | None = None) -> Iterator[Batch]:

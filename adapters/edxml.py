@@ -446,19 +446,14 @@ class _Pending:
 class EdxmlFolder(Adapter):
     kind = "edxml"
 
-    def __init__(self, source_name: str, options: dict[str, Any]):
+    def __init__(self, source_name: str, options):
         super().__init__(source_name, options)
-        if "path" not in options:
-            raise self.fail("options.path (the drop folder) is missing")
-        self.folder = Path(options["path"])
-        self.pattern = options.get("pattern", "*.edxml")
-        self.record = options.get("record", "document")
-        if self.record not in RECORDS:
-            raise self.fail(f"options.record must be one of {', '.join(RECORDS)}, not {self.record!r}")
-        self.chunk_size = int(options.get("chunk_size", 500))
-        self.grace_ns = int(float(options.get("grace_seconds", 600)) * 1e9)
-        self.settle_ns = int(float(options.get("settle_seconds", 5)) * 1e9)
-        self.verify_max_bytes = int(options.get("verify_max_bytes", 20 << 20))
+        o = self.options
+        self.folder = Path(o.path)
+        self.pattern, self.record, self.chunk_size = o.pattern, o.record, o.chunk_size
+        self.grace_ns = int(o.grace_seconds * 1e9)
+        self.settle_ns = int(o.settle_seconds * 1e9)
+        self.verify_max_bytes = o.verify_max_bytes
         from schemas import get_schema
 
         schema_name, self.columns = RECORDS[self.record]
@@ -474,7 +469,10 @@ class EdxmlFolder(Adapter):
         self.describe()
         settled = time.time_ns() - self.settle_ns
         files = []
-        for path in self.folder.glob(self.pattern):
+        matching = sorted(self.folder.glob(self.pattern))
+        if not matching:  # not even one message, ever: a wrong folder or pattern, not a quiet day
+            raise self.fail(f"drop folder {self.folder} has no files matching {self.pattern!r} (options.pattern)")
+        for path in matching:
             try:
                 st = path.stat()
             except FileNotFoundError:  # taken away while listing

@@ -1,25 +1,21 @@
 """A department's export file (CSV or Excel xlsx), read in chunks.
 
-The stdlib ``csv`` reader (C code) splits records rather than ``pandas.read_csv``: pandas pads
-a short line with empty values without a word and cannot hand back the text of a bad line,
-and a record with the wrong number of fields must reach quarantine with its reason, not
-vanish or shift columns. Each chunk becomes a ``pandas.DataFrame`` of strings.
+The format's reader (``adapters/csv_reader.py``, ``adapters/xlsx_reader.py``) splits records;
+this module turns them into batches the same way for both: the header, records of the wrong
+width to quarantine with their reason, chunks of ``chunk_size``, and the position to resume from.
+Each chunk becomes a ``pandas.DataFrame`` of strings.
 
 Encodings are what Vietnamese offices really produce: UTF-8 with or without a BOM, cp1258,
 and the legacy TCVN3 and VNI (``adapters.vietnamese_text``). ``encoding: auto`` (the default)
 trusts only what bytes prove: a BOM, or the whole file decoding as UTF-8. A file its declared
 (or detected) encoding can't decode is not guessed at: it is quarantined whole, with the
-offset of the first bad byte, and the run goes on. Every line is NFC before it is split, so
-cp1258's combining marks never reach the schema, nor the quarantine's raw records.
+offset of the first bad byte, and the run goes on.
 """
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
-import unicodedata
-from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +23,9 @@ import numpy as np
 import pandas as pd
 
 from adapters import Adapter, Batch, Rejected, register
+from adapters.csv_reader import CsvReader, Irregular
 from adapters.vietnamese_text import sniff_bom
-
-BLOCK = 1 << 20
-LEGACY_FONT_ENCODINGS = ("tcvn3", "vni")
-
-
-def _nfc_lines(lines: Iterable[str]) -> Iterator[str]:
-    # Per line, not per block: a block boundary could split a letter from its combining mark.
-    normalize = unicodedata.normalize
-    return (line if line.isascii() else normalize("NFC", line) for line in lines)
-
-
-class _Irregular(Exception):
-    """The fast CSV path met a line that isn't one plain record: hand over at this record."""
+from adapters.xlsx_reader import LEGACY_FONT_ENCODINGS, XlsxReader
 
 
 def _label(encoding: str) -> str:
@@ -52,31 +37,25 @@ class FileExport(Adapter):
     kind = "file"
     snapshot = True
 
-    def __init__(self, source_name: str, options: dict[str, Any]):
+    def __init__(self, source_name: str, options):
         super().__init__(source_name, options)
-        self.path = Path(options["path"])
-        self.format = str(options.get("format") or ("xlsx" if self.path.suffix.lower() in (".xlsx", ".xlsm")
-                                                    else "csv")).lower()
-        if self.format not in ("csv", "xlsx"):
-            raise self.fail(f"unknown format {self.format!r} in options.format (known: csv, xlsx)")
-        declared = str(options.get("encoding", "auto"))
-        self.declared_encoding = declared
+        o = self.options
+        self.path = Path(o.path)
+        self.format = o.format or ("xlsx" if self.path.suffix.lower() in (".xlsx", ".xlsm") else "csv")
+        self.declared_encoding = o.encoding
         self.encoding: str | None = None  # None: detect what is safe to detect
-        if declared.lower() != "auto":
+        if o.encoding.lower() != "auto":
             try:
-                name = codecs.lookup(declared).name
+                name = codecs.lookup(o.encoding).name
             except LookupError:
-                raise self.fail(f"unknown encoding {declared!r} in options.encoding "
+                raise self.fail(f"unknown encoding {o.encoding!r} in options.encoding "
                                 "(Python's names, or tcvn3, vni, auto)") from None
             # A BOM is common in exports from Windows tools; utf-8-sig reads files with or without one.
             self.encoding = "utf-8-sig" if name == "utf-8" else name
         if self.format == "xlsx" and self.encoding not in (None, "utf-8-sig", *LEGACY_FONT_ENCODINGS):
             raise self.fail("an xlsx workbook is Unicode: options.encoding may only name the legacy font "
                             "encoding its text was typed in (tcvn3 or vni)")
-        self.delimiter = options.get("delimiter", ",")
-        self.chunk_size = int(options.get("chunk_size", 50_000))
-        self.sheet = options.get("sheet")
-        self.datetime_format = options.get("datetime_format", "%Y-%m-%d %H:%M:%S")
+        self.chunk_size = o.chunk_size
         self._facts: dict[str, Any] | None = None
 
     # --- facts about the file, before the first batch ------------------------------------
@@ -105,32 +84,21 @@ class FileExport(Adapter):
         return self._facts
 
     def _content_facts(self) -> dict[str, Any]:
-        """One pass over the bytes before the first batch: line count, and proof that the
-        encoding decodes. Decoding the whole file first means a wrong encoding quarantines the
-        file whole instead of failing halfway, after some batches loaded."""
+        """What the reader learns in one pass before the first batch: line count, and whether
+        the encoding decodes the whole file (else it is quarantined whole, not half loaded)."""
         facts = self.describe()
-        if "lines" in facts:
-            return facts
-        lines, size, problem = 0, 0, None
-        decoder = codecs.getincrementaldecoder(self._encoding)("strict") if self.format == "csv" else None
-        with self.path.open("rb") as fh:
-            while block := fh.read(BLOCK):
-                lines += block.count(b"\n")
-                if decoder and problem is None:
-                    try:
-                        decoder.decode(block)
-                    except UnicodeDecodeError as exc:
-                        problem = self._undecodable(size + exc.start, block[exc.start])
-                size += len(block)
-        if decoder and problem is None:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                problem = f"{self.path.name} ends inside a {self._encoding_name()} character"
-        facts.update(lines=lines, undecodable=problem)
-        if self.format == "xlsx":
-            facts.update(self._xlsx_facts())
+        if "lines" not in facts:
+            if self.format == "xlsx":
+                facts.update(self._reader().facts(self.declared_encoding))
+            else:
+                facts.update(self._reader().facts(self._undecodable, self._encoding_name()))
         return facts
+
+    def _reader(self) -> CsvReader | XlsxReader:
+        if self.format == "xlsx":
+            return XlsxReader(self.path, self.encoding, self.options.sheet, self.options.datetime_format,
+                              self.fail)
+        return CsvReader(self.path, self._encoding, self.options.delimiter)
 
     def _encoding_name(self) -> str:
         return self.declared_encoding if self.encoding else "UTF-8"
@@ -179,20 +147,24 @@ class FileExport(Adapter):
                             rejected=[Rejected(name, raw, facts["undecodable"], "encoding")])
             return
         skip = int(resume_from.get("record", 0)) if same else 0
-        if self.format == "csv" and facts["encoding"] == "utf-8" and self.options.get("fast", True):
+        reader = self._reader()
+        if self.format == "csv" and facts["encoding"] == "utf-8" and self.options.fast:
             done = skip
             try:
-                for batch in self._arrow_batches(skip, here, origin):
-                    done = batch.position["record"]
-                    yield batch
-                return
-            except _Irregular:
-                skip = done  # the exact reader takes over from the first record not yet yielded
-        lines = self._xlsx_rows() if self.format == "xlsx" else self._csv_rows(facts["encoding"])
-        first = next(lines, (1, []))[1]
-        header = [unicodedata.normalize("NFC", str(c).strip()) if c is not None else "" for c in first]
-        while header and not header[-1] and self.format == "xlsx":
-            header.pop()
+                for header, table in reader.fast_tables(skip, self.chunk_size):
+                    frame = table.to_pandas()
+                    frame.columns = header
+                    lines = np.arange(done + 2, done + 2 + len(frame))
+                    done += len(frame)
+                    yield Batch(records=frame, positions=np.char.add(f"{name}:", lines.astype(str)).tolist(),
+                                position={**here, "record": done}, origin=origin)
+                if done:
+                    return
+            except Irregular:
+                pass
+            skip = done  # the exact reader takes over from the first record not yet yielded
+        lines = reader.rows()
+        header = reader.header(next(lines, (1, []))[1])
         if not any(header):
             raise self.fail(f"{name} has no header line")
         if len(set(header)) != len(header):
@@ -209,13 +181,8 @@ class FileExport(Adapter):
             return batch
 
         for number, fields in lines:
-            if self.format == "xlsx":  # empty trailing cells are missing values, not a wrong shape
-                while len(fields) > width and fields[-1] is None:
-                    fields.pop()
-                if all(v is None for v in fields):
-                    continue
-                fields += [None] * (width - len(fields))
-            elif not fields:  # a blank line holds no record
+            fields = reader.record(fields, width)
+            if fields is None:
                 continue
             seen_any = True
             record += 1
@@ -223,9 +190,9 @@ class FileExport(Adapter):
                 continue
             where = f"{name}:{number}"
             if len(fields) != width:
-                what = "line" if self.format == "csv" else "row"
                 rejected.append(Rejected(where, {"line": number, "fields": fields},
-                                         f"{what} {number} has {len(fields)} fields where the header has {width}"))
+                                         f"{reader.unit} {number} has {len(fields)} fields where the header "
+                                         f"has {width}"))
             else:
                 rows.append(fields)
                 positions.append(where)
@@ -235,142 +202,3 @@ class FileExport(Adapter):
             raise self.fail(f"{name} has a header but no data rows")
         if rows or rejected:
             yield flush()
-
-    def _arrow_batches(self, skip: int, here: dict, origin: dict) -> Iterator[Batch]:
-        """The fast path: Arrow's CSV reader, for UTF-8 files whose every line is one record.
-
-        It is several times faster than splitting lines in Python, but it can't say which line
-        a record came from. So it is trusted only while every line is a record of the header's
-        width (a blank line, a short or long line, a value with a line break in it all make an
-        invalid row); at the first irregular line it stops before yielding that chunk and the
-        exact reader carries on from there, so positions are exact lines on either path.
-        """
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        with self.path.open(encoding="utf-8-sig", newline="") as fh:
-            first = next(csv.reader(fh, delimiter=self.delimiter), [])
-        header = [unicodedata.normalize("NFC", c.strip()) for c in first]
-        if not any(header) or len(set(header)) != len(header):
-            raise _Irregular(skip)  # the exact reader says what is wrong with the header
-        irregular: list[int] = []
-
-        def invalid(row) -> str:
-            irregular.append(row.number or 0)
-            return "skip"
-
-        names = [f"c{i}" for i in range(len(header))]
-        # Small blocks: the reader reads several ahead, and at 8 MB a block they held 150 MB of a
-        # 150 MB file for no gain in speed (measured in bench/, docs/PERFORMANCE.md).
-        reader = pacsv.open_csv(
-            self.path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, skip_rows_after_names=skip,
-                                           block_size=BLOCK),
-            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=False,
-                                             ignore_empty_lines=False, invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
-        pending = None  # an Arrow table of rows read but not yet yielded
-        record = skip
-        name = self.path.name
-
-        def take(n: int) -> Batch:
-            nonlocal record, pending
-            frame = pending.slice(0, n).to_pandas()
-            pending = pending.slice(n)
-            frame.columns = header
-            lines = np.arange(record + 2, record + 2 + len(frame))
-            record += len(frame)
-            return Batch(records=frame, positions=np.char.add(f"{name}:", lines.astype(str)).tolist(),
-                         position={**here, "record": record}, origin=origin)
-
-        for chunk in reader:
-            if irregular:
-                raise _Irregular(record)
-            table = pa.Table.from_batches([chunk])
-            pending = table if pending is None else pa.concat_tables([pending, table])
-            while pending.num_rows >= self.chunk_size:
-                yield take(self.chunk_size)
-        if irregular:
-            raise _Irregular(record)
-        if pending is not None and pending.num_rows:
-            yield take(pending.num_rows)
-        if record == 0:
-            raise _Irregular(0)  # no data rows: the exact reader says so
-
-    def _csv_rows(self, encoding: str) -> Iterator[tuple[int, list[str]]]:
-        with self.path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
-            reader = csv.reader(_nfc_lines(fh), delimiter=self.delimiter)
-            line = 0
-            for fields in reader:
-                start, line = line + 1, reader.line_num
-                yield start, fields
-
-    # --- xlsx ------------------------------------------------------------------------------
-
-    def _open_sheet(self):
-        import openpyxl  # only xlsx sources pay for the import
-
-        try:
-            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        except Exception as exc:  # zipfile.BadZipFile, InvalidFileException, KeyError...
-            raise self.fail(f"{self.path.name} is not an xlsx workbook ({type(exc).__name__})") from None
-        if self.sheet is None:
-            return book, book.worksheets[0]
-        names = book.sheetnames
-        if isinstance(self.sheet, int) and 0 <= self.sheet < len(names):
-            return book, book.worksheets[self.sheet]
-        if self.sheet in names:
-            return book, book[self.sheet]
-        book.close()
-        raise self.fail(f"{self.path.name} has no sheet {self.sheet!r} (sheets: {', '.join(names)})")
-
-    def _xlsx_facts(self) -> dict[str, Any]:
-        """Row count for progress, and, for text typed in a legacy font, proof that every cell decodes."""
-        book, sheet = self._open_sheet()
-        try:
-            facts: dict[str, Any] = {"lines": sheet.max_row or 0, "sheet": sheet.title}
-            if self.encoding in LEGACY_FONT_ENCODINGS:
-                from openpyxl.utils import get_column_letter
-
-                for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-                    for col, value in enumerate(row, start=1):
-                        if isinstance(value, str) and not value.isascii():
-                            try:
-                                value.encode("latin-1").decode(self.encoding)
-                            except UnicodeError as exc:
-                                bad = value[exc.start]  # latin-1: one byte per character
-                                facts["undecodable"] = (
-                                    f"{self.path.name}: cell {sheet.title}!{get_column_letter(col)}{number} "
-                                    f"holds {bad!r}, which is not {self.declared_encoding} text; "
-                                    "declare the workbook's encoding in options.encoding")
-                                return facts
-            return facts
-        finally:
-            book.close()
-
-    def _xlsx_rows(self) -> Iterator[tuple[int, list[str | None]]]:
-        book, sheet = self._open_sheet()
-        try:
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, [self._cell_text(v) for v in row]
-        finally:
-            book.close()
-
-    def _cell_text(self, value: Any) -> str | None:
-        """A cell as the string a CSV export would hold: the mapping parses every source alike."""
-        if value is None:
-            return None
-        if isinstance(value, str):
-            if self.encoding in LEGACY_FONT_ENCODINGS and not value.isascii():
-                value = value.encode("latin-1").decode(self.encoding)
-            return value if value.isascii() else unicodedata.normalize("NFC", value)
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, datetime):
-            return value.strftime(self.datetime_format)
-        if isinstance(value, (date, time)):
-            return value.isoformat()
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)

@@ -17,10 +17,8 @@ per request, never set on the session, and every URL the hub shows goes through
 from __future__ import annotations
 
 import base64
-import json
-import math
-import unicodedata
 from collections.abc import Iterator
+import dataclasses
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -29,22 +27,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from adapter_options.rest import Auth
 from adapters import Adapter, Batch, register
 from adapters.credentials import CredentialError, airflow_connection, env, redact_url, scrub
+from adapters.pagination import dig, paginator
+from adapters.text import as_text
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-
-
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, str):
-        return value if value.isascii() else unicodedata.normalize("NFC", value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
@@ -54,26 +43,19 @@ def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
         if isinstance(value, dict):
             out.update(_flatten(value, f"{prefix}{key}."))
         else:
-            out[f"{prefix}{key}"] = _text(value)
+            out[f"{prefix}{key}"] = as_text(value)
     return out
-
-
-def _dig(body: Any, path: str | None) -> Any:
-    for part in (path.split(".") if path else []):
-        body = body.get(part) if isinstance(body, dict) else None
-    return body
 
 
 class _Credentials:
     """Where the secret lives (``auth`` options or an Airflow connection) and the header it makes."""
 
-    def __init__(self, adapter: "RestJson", auth: dict[str, Any], connection: str | None):
-        self.adapter, self.auth = adapter, dict(auth or {})
-        self.connection = self.auth.get("connection", connection)
-        self.type = self.auth.get("type", "bearer" if self.auth or self.connection else None)
-        if self.type not in (None, "bearer", "basic"):
-            raise adapter.fail(f"unknown options.auth.type {self.type!r} (known: bearer, basic)")
-        self.token_url = self.auth.get("token_url")
+    def __init__(self, adapter: "RestJson", auth: Auth, connection: str | None):
+        self.adapter = adapter
+        self.auth = {k: v for k, v in dataclasses.asdict(auth).items() if v is not None}
+        self.connection = auth.connection or connection
+        self.type = auth.type or ("bearer" if self.auth or self.connection else None)
+        self.token_url = auth.token_url
         self.secrets: list[str] = []
         self._header: str | None = None
 
@@ -123,35 +105,30 @@ class _Credentials:
 class RestJson(Adapter):
     kind = "rest"
 
-    def __init__(self, source_name: str, options: dict[str, Any]):
+    def __init__(self, source_name: str, options):
         super().__init__(source_name, options)
-        self.base_url = str(options.get("base_url", "")).rstrip("/")
-        self.endpoint = "/" + str(options.get("endpoint", "")).lstrip("/")
+        o = self.options
+        self.base_url = o.base_url.rstrip("/")
+        self.endpoint = "/" + o.endpoint.lstrip("/")
         if not self.base_url:
             raise self.fail("options.base_url is required for a rest source")
         if urlsplit(self.base_url).username or urlsplit(self.base_url).password:
             # requests would send them as basic auth over the configured credential, and config
             # files are not where secrets live
             raise self.fail(f"options.base_url {redact_url(self.base_url)} holds credentials: use options.auth")
-        self.params = dict(options.get("params") or {})
-        self.items_field = options.get("items_field", "items")
-        p = {"style": "page", "page_param": "page", "size_param": "size", "size": 100, "first_page": 1,
-             "cursor_param": "cursor", "limit_param": "limit", "next_cursor_field": "next_cursor",
-             **(options.get("pagination") or {})}
-        if p["style"] not in ("page", "cursor", "none"):
-            raise self.fail(f"unknown options.pagination.style {p['style']!r} (known: page, cursor, none)")
-        self.pagination = p
-        self.updated_since_param = options.get("updated_since_param")
-        self.updated_field = options.get("updated_field")
-        self.key_field = options.get("key_field")
-        t = options.get("timeout") or {}
-        self.timeout = (float(t.get("connect", 5)), float(t.get("read", 30)))
-        self.retries = int(options.get("retries", 3))
-        self.credentials = _Credentials(self, options.get("auth") or {}, options.get("connection"))
+        self.params = dict(o.params)
+        self.items_field = o.items_field
+        self.paginator = paginator(o.pagination)
+        self.updated_since_param = o.updated_since_param
+        self.updated_field = o.updated_field
+        self.key_field = o.key_field
+        self.timeout = (o.timeout.connect, o.timeout.read)
+        self.retries = o.retries
+        self.credentials = _Credentials(self, o.auth, o.connection)
         self.session = requests.Session()
         self.session.headers.update({"Accept": "application/json", "User-Agent": "lienthong-hub"})
         retry = Retry(total=self.retries, connect=self.retries, read=self.retries, status=self.retries,
-                      backoff_factor=float(options.get("backoff", 0.5)), status_forcelist=RETRY_STATUSES,
+                      backoff_factor=o.backoff, status_forcelist=RETRY_STATUSES,
                       allowed_methods=frozenset({"GET", "POST"}), respect_retry_after_header=True,
                       raise_on_status=False)
         for scheme in ("http://", "https://"):
@@ -209,30 +186,18 @@ class RestJson(Adapter):
 
     def _pages(self, since: str | None, start: Any) -> Iterator[tuple[dict, list[dict], Any]]:
         """(the request's parameters, its items, how to ask for the next page or None)."""
-        p = self.pagination
         at = start
         while True:
             params = dict(self.params)
             if since and self.updated_since_param:
                 params[self.updated_since_param] = since
-            if p["style"] == "page":
-                at = at or p["first_page"]
-                params.update({p["page_param"]: at, p["size_param"]: p["size"]})
-            elif p["style"] == "cursor":
-                params[p["limit_param"]] = p["size"]
-                if at:
-                    params[p["cursor_param"]] = at
+            params.update(self.paginator.params(at))
             body = self.get(params)
-            items = body if isinstance(body, list) and not self.items_field else _dig(body, self.items_field)
+            items = body if isinstance(body, list) and not self.items_field else dig(body, self.items_field)
             if not isinstance(items, list):
                 raise self.fail(f"GET {self._where(self.base_url + self.endpoint, params)}: no list at "
                                 f"{self.items_field!r} in the answer")
-            if p["style"] == "page":
-                following = at + 1 if len(items) >= int(p["size"]) else None
-            elif p["style"] == "cursor":
-                following = _dig(body, p["next_cursor_field"]) or None
-            else:
-                following = None
+            following = self.paginator.following(at, items, body)
             yield params, items, following
             if following is None or not items:
                 return

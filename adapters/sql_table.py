@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from sqlalchemy.pool import NullPool
 
 from adapters import Adapter, Batch, SourceError, register
 from adapters.credentials import CredentialError, airflow_connection, env, scrub
+from adapters.text import as_text
 
 DRIVERS = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 
@@ -55,30 +56,28 @@ def _decode(value: Any) -> Any:
 class SqlTable(Adapter):
     kind = "sql"
 
-    def __init__(self, source_name: str, options: dict[str, Any]):
+    def __init__(self, source_name: str, options):
         super().__init__(source_name, options)
-        self.table, self.query = options.get("table"), options.get("query")
-        if bool(self.table) == bool(self.query):
-            raise self.fail("a sql source names either options.table or options.query")
-        self.schema = options.get("schema")
-        self.key, self.updated = options.get("key"), options.get("updated_column")
-        self.chunk_size = int(options.get("chunk_size", 10_000))
-        self.tz = ZoneInfo(options.get("timezone", "Asia/Ho_Chi_Minh"))
+        o = self.options
+        self.table, self.query, self.schema = o.table, o.query, o.schema
+        self.key, self.updated = o.key, o.updated_column
+        self.chunk_size = o.chunk_size
+        self.tz = ZoneInfo(o.timezone)
         self.name = self.table or "query"
         self._secrets: list[str] = []
 
     def _url(self):
         o = self.options
         try:
-            if o.get("url"):
-                url = make_url(o["url"])
+            if o.url:
+                url = make_url(o.url)
                 if url.password:  # sources.yaml holds no secret: the REST adapter refuses the same
                     raise self.fail("options.url carries a password: name it in url_env or an Airflow "
                                     "connection instead")
-            elif o.get("url_env"):
-                url = make_url(env(o["url_env"], "database URL"))
-            elif o.get("connection"):
-                c = airflow_connection(o["connection"])
+            elif o.url_env:
+                url = make_url(env(o.url_env, "database URL"))
+            elif o.connection:
+                c = airflow_connection(o.connection)
                 url = make_url(f"{c['conn_type'] or 'postgresql'}://").set(
                     username=c["login"], password=c["password"], host=c["host"], port=c["port"], database=c["schema"])
             else:
@@ -117,26 +116,6 @@ class SqlTable(Adapter):
                 stmt = stmt.where(k > wk)
         return stmt.order_by(*(c for c in (u, k) if c is not None))
 
-    def _text(self, value: Any) -> str | None:
-        """A value as the string a CSV export would hold: the mapping parses every source alike."""
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return value if value.isascii() else unicodedata.normalize("NFC", value)
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, datetime):
-            if value.tzinfo is not None:  # the mapping reads local time in the source's zone
-                value = value.astimezone(self.tz).replace(tzinfo=None)
-            return value.strftime("%Y-%m-%d %H:%M:%S")
-        if isinstance(value, (date, time)):
-            return value.isoformat()
-        if isinstance(value, timedelta):
-            return str(value.total_seconds())
-        if isinstance(value, (bytes, memoryview)):
-            return bytes(value).hex()
-        return str(value)
-
     def batches(self, resume_from: dict[str, Any] | None = None) -> Iterator[Batch]:
         origin = self.describe()
         usable = resume_from if resume_from and resume_from.get("source") == self.name else None
@@ -150,7 +129,7 @@ class SqlTable(Adapter):
                 columns = [unicodedata.normalize("NFC", c) for c in result.keys()]
                 for rows in result.partitions():
                     raw = [tuple(r) for r in rows]
-                    frame = pd.DataFrame([[self._text(v) for v in r] for r in raw], columns=columns, dtype=object)
+                    frame = pd.DataFrame([[as_text(v, tz=self.tz) for v in r] for r in raw], columns=columns, dtype=object)
                     last = dict(zip(columns, raw[-1]))
                     by = self.key or self.updated
                     positions = ([f"{self.name}:{by}={v}" for v in frame[by]] if by

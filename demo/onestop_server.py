@@ -132,6 +132,9 @@ class OneStopServer:
         since = query.get("updated_since")
         if since:
             rows = [r for r in rows if str(r.get(upd) or "") >= since]
+        if "offset" in query:
+            start, size = int(query["offset"]), min(int(query.get("limit", 100)), self.max_size)
+            return {"items": rows[start: start + size], "offset": start, "total": len(rows)}
         if "cursor" in query or "limit" in query:
             size = min(int(query.get("limit", 100)), self.max_size)
             if query.get("cursor"):

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub import cli_access
-from hub.errors import console, err, fail, one_line_errors
+from hub.errors import console, err, error_line, fail, one_line_errors
 
 app = typer.Typer(help="lienthong: the province's shared-data integration hub.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -87,7 +87,7 @@ def run(
                 result = run_source(src, engine, full_refresh=full_refresh, wait=wait,
                                     on_batch=lambda b: progress.advance(task, b.counts["read"]))
             except HubError as exc:
-                err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+                error_line(exc)
                 failed += 1
                 continue
         t = result.totals
@@ -95,7 +95,7 @@ def run(
                       f"updated {t['updated']}, unchanged {t['unchanged']}, quarantined {t['quarantined']}",
                       highlight=False)
         for b in result.held:
-            err.print(f"[yellow]held:[/yellow] {src.name} batch {b.batch_id}: {b.held}", highlight=False)
+            error_line(f"{src.name} batch {b.batch_id}: {b.held}", "held", "yellow")
             held += 1
     if failed or held:
         raise typer.Exit(1)
@@ -154,7 +154,8 @@ def refdata_sync(
 
     Example: hub refdata sync --province 24
     """
-    from refdata.sync import served_provinces, sync
+    from refdata.sync import served_provinces
+    from sync.publish import refresh_and_publish
     from warehouse.connect import get_engine
     from warehouse.migrate import upgrade
 
@@ -162,7 +163,7 @@ def refdata_sync(
         None if province.lower() == "all" else [p.strip() for p in province.split(",")])
     engine = get_engine()
     upgrade(engine)
-    r = sync(engine, provinces)
+    r = refresh_and_publish(engine, provinces)
     console.print(f"administrative units: {r.inserted} new, {r.closed} closed, {r.corrected} corrected, "
                   f"{r.unchanged} unchanged; crosswalk {r.crosswalk} links; code lists {r.code_lists} codes "
                   f"(scope: {'whole country' if provinces is None else ', '.join(provinces)})", highlight=False)
@@ -329,10 +330,23 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command()
+class _ChecksFromRegistry(typer.core.TyperCommand):
+    """``hub reconcile --help`` lists the registered checks when shown, so a check added since the
+    CLI was imported (a new file in sync/checks/, or one registered by a test) is listed too."""
+
+    def format_help(self, ctx, formatter):
+        from sync.checks import help_text
+
+        for param in self.params:
+            if param.name == "check":
+                param.help = help_text()
+        return super().format_help(ctx, formatter)
+
+
+@app.command(cls=_ChecksFromRegistry)
 @one_line_errors
 def reconcile(
-    check: Annotated[Optional[str], typer.Option(help="Only this check: indicators, dossiers, documents, beneficiaries.")] = None,
+    check: Annotated[Optional[str], typer.Option(help="Only this check (the registered checks are listed here).")] = None,
     period: Annotated[Optional[str], typer.Option(help="Only this period (2025-06, 2025-06-30, 2025-Q2).")] = None,
     as_of_geography: Annotated[str, typer.Option("--as-of-geography",
                                                  help="legacy: each period on its own map; 2025: legacy figures "
@@ -371,7 +385,7 @@ def demo(
 
     def progress(name, result, error):
         if error:
-            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+            error_line(error)
 
     with err.status("running the simulated province's pipelines", spinner="dots"):
         result = run_demo(engine, size=size, seed=seed, on_source=progress)

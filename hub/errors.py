@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from common.errors import HubError
 
@@ -13,9 +14,14 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
 
+def error_line(message: object, label: str = "error", colour: str = "red") -> None:
+    """One line on stderr; the message is text, never markup (a regex in it stays whole)."""
+    err.print(f"[{colour}]{label}:[/{colour}] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> None:
     """Stop the command with one line on stderr."""
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True, markup=True)
+    error_line(message)
     raise typer.Exit(code)
 
 

@@ -84,7 +84,8 @@ def file_source(path: str, schema: str, *, like: str | None = None, file_format:
     """A source for one file, for a dry run: its mapping borrowed from a registered source
     (``like``), or the schema's own column names."""
     base = get_source(like) if like else SourceConfig(name="dry_run", adapter="file", schema=schema)
-    options = {**base.options, "path": str(path)}
+    # a REST or SQL source lends its mapping, not its options: a file adapter refuses theirs
+    options = {**(base.options if base.adapter == "file" else {}), "path": str(path)}
     if file_format:
         options["format"] = file_format
     if encoding:

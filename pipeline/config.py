@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from common.errors import HubError
 
+import difflib
 import os
 import re
 import unicodedata
@@ -55,30 +56,112 @@ def sources_path() -> Path:
     return Path(os.environ.get("HUB_SOURCES", REPO_ROOT / "sources.yaml"))
 
 
+class _Mapping(dict):
+    """A YAML mapping that remembers where it and each of its keys were written."""
+    line: int = 0
+    lines: dict[Any, int]
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml's safe loader, keeping line numbers so that a fault in sources.yaml names its line."""
+
+    def construct_mapping(self, node, deep=False):
+        mapping = _Mapping(super().construct_mapping(node, deep=deep))
+        mapping.line = node.start_mark.line + 1
+        mapping.lines = {self.construct_object(k): k.start_mark.line + 1 for k, _ in node.value}
+        return mapping
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_mapping)
+
+
+def _read(path: Path) -> dict:
+    """The registry's YAML, or one line naming the file and the line where it stops making sense."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else path.name
+        raise ConfigError(f"{where}: not valid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02X} "
+                          f"at offset {exc.start})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: expected a mapping with a 'sources' list, not {type(data).__name__}")
+    return data
+
+
+def _line(mapping: Any, key: Any = None) -> int | None:
+    lines = getattr(mapping, "lines", {})
+    return lines.get(key) or getattr(mapping, "line", None)
+
+
+def _options(given: Any, adapter: str, name: str, where: str, line: int | None) -> dict[str, Any]:
+    """A source's ``options:`` (written at ``line``) checked against its adapter's declared options."""
+    from adapter_options import OptionError, options_class
+
+    kind = options_class(adapter)
+    if kind is None:  # declared in the adapter's own module, or no such adapter
+        from adapters import SourceError, get_adapter_class
+
+        try:
+            kind = get_adapter_class(adapter).options_class
+        except SourceError as exc:
+            raise ConfigError(f"{where}: source {name!r}: {exc}") from None
+    try:
+        kind.parse(given)
+    except OptionError as exc:
+        mapping = given
+        for key in exc.path:  # down to the option at fault, for its line
+            line = _line(mapping, key) or line
+            mapping = mapping.get(key) if isinstance(mapping, dict) else None
+        at = f"{where.partition(', line')[0]}, line {line}" if line else where
+        raise ConfigError(f"{at}: source {name!r}: {exc}") from None
+    return dict(given or {})
+
+
 def load_sources(path: Path | None = None) -> dict[str, SourceConfig]:
+    """Every source in the registry, each checked whole: its keys, its adapter's options, its name.
+
+    A fault is one line naming the file, the line and the source, never a traceback."""
     path = Path(path or sources_path())
     if not path.is_file():
         raise ConfigError(f"sources file not found: {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = _read(path)
     defaults = data.get("defaults", {}) or {}
+    listed = data.get("sources", []) or []
+    if not isinstance(defaults, dict) or not isinstance(listed, list):
+        bad = "defaults" if not isinstance(defaults, dict) else "sources"
+        raise ConfigError(f"{path.name}, line {_line(data, bad)}: {bad!r} must be a "
+                          f"{'mapping' if bad == 'defaults' else 'list of sources'}")
     sources: dict[str, SourceConfig] = {}
-    for entry in data.get("sources", []) or []:
-        entry = {**defaults, **entry}
+    for number, given in enumerate(listed, 1):
+        where = f"{path.name}, line {_line(given) or _line(data, 'sources')}"
+        if not isinstance(given, dict):
+            raise ConfigError(f"{where}: source {number} is not a mapping of key: value ({given!r:.60})")
+        entry = {**defaults, **given}
         name = entry.get("name", "")
-        if not NAME_RE.match(name):
-            raise ConfigError(f"{path.name}: source name {name!r} must match {NAME_RE.pattern}")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise ConfigError(f"{where}: source name {name!r} must be 2 to 63 lowercase letters, digits or _, "
+                              "starting with a letter (it is the Airflow DAG id)")
         if name in sources:
-            raise ConfigError(f"{path.name}: source {name!r} is declared twice")
+            raise ConfigError(f"{where}: source {name!r} is declared twice")
         missing = [k for k in ("adapter", "schema") if not entry.get(k)]
         if missing:
-            raise ConfigError(f"{path.name}: source {name!r} lacks {', '.join(missing)}")
-        options = dict(entry.get("options") or {})
-        if "path" in options:  # relative paths are relative to the registry, not the cwd
-            options["path"] = str((path.parent / options["path"]).resolve())
+            raise ConfigError(f"{where}: source {name!r} lacks {', '.join(missing)}")
         known = set(SourceConfig.__dataclass_fields__)
         unknown = set(entry) - known
         if unknown:
-            raise ConfigError(f"{path.name}: source {name!r} has unknown keys: {', '.join(sorted(unknown))}")
+            first = min(unknown, key=str)
+            close = difflib.get_close_matches(str(first), known, n=1)
+            raise ConfigError(f"{path.name}, line {_line(given, first)}: source {name!r} has unknown keys: "
+                              f"{', '.join(sorted(map(str, unknown)))}"
+                              + (f" (did you mean {close[0]!r}?)" if close else ""))
+        options = _options(entry.get("options"), entry["adapter"], name, where, _line(given, "options"))
+        if "path" in options:  # relative paths are relative to the registry, not the cwd
+            options["path"] = str((path.parent / options["path"]).resolve())
         nfc = partial(unicodedata.normalize, "NFC")  # a registry typed on a Mac may hold NFD
         entry.update(options=options, tags=tuple(entry.get("tags", ())),
                      fields={nfc(str(k)): v for k, v in (entry.get("fields") or {}).items()},

@@ -22,7 +22,6 @@ def schema_dir() -> Path:
     """``HUB_SCHEMAS_DIR`` or the shipped folder: a deployment may keep its schema files apart."""
     return Path(os.environ.get("HUB_SCHEMAS_DIR", SCHEMA_DIR))
 FIELD_TYPES = {"string", "timestamp", "date", "integer", "decimal", "boolean"}
-FORMATS = {"cccd", "vn_tax_code", "name"}
 
 
 class SchemaError(HubError, ValueError):
@@ -44,7 +43,7 @@ class Field:
     admin_unit_at: str | None = None
     """An administrative unit code that must name a unit on the date in this field."""
     format: str | None = None
-    """A domain format with its own check: cccd, vn_tax_code, name (NFC, trimmed)."""
+    """A domain format with its own check, registered in quality/formats/ (cccd, vn_tax_code, name, ...)."""
     birth_date_field: str | None = None
     sex_field: str | None = None
     pii: bool = False
@@ -99,6 +98,18 @@ class Schema:
         raise SchemaError(f"schema {self.name!r} has no field {name!r}")
 
 
+def _format_problems(f: Field) -> list[str]:
+    from quality.formats import formats  # the registry reads no Great Expectations
+
+    known = formats()
+    if f.format not in known:
+        return [f"{f.name}: unknown format {f.format!r} (known: {', '.join(known)})"]
+    if f.type not in known[f.format].applies_to:
+        return [f"{f.name}: format {f.format!r} applies to {', '.join(known[f.format].applies_to)} fields, "
+                f"not {f.type}"]
+    return []
+
+
 def _parse(data: dict, path: Path | None) -> Schema:
     where = path.name if path else "schema"
     try:
@@ -122,8 +133,8 @@ def _parse(data: dict, path: Path | None) -> Schema:
             other = getattr(f, key)
             if other and other not in names:
                 problems.append(f"{f.name}.{key} names unknown field {other!r}")
-        if f.format and f.format not in FORMATS:
-            problems.append(f"{f.name}: unknown format {f.format!r} (known: {', '.join(sorted(FORMATS))})")
+        if f.format:
+            problems += _format_problems(f)
         if f.protect and f.protect != "hashed":
             problems.append(f"{f.name}: protect must be 'hashed'")
     if len(set(names)) != len(names):

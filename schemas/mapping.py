@@ -151,7 +151,10 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
     missing = [f"{column_of.get(f, f)} ({f})" for f in schema.required_fields
                if column_of.get(f, f) not in records.columns]
     if missing:
-        raise MappingError(f"missing required columns: {', '.join(missing)}")
+        has = [str(c) for c in records.columns]
+        shown = ", ".join(has[:40]) + (f", ... ({len(has)} in all)" if len(has) > 40 else "")
+        raise MappingError(f"missing required columns: {', '.join(missing)}; the source's columns are: "
+                           f"{shown or 'none'}")
 
     frame = pd.DataFrame(index=records.index)
     failures: list[CheckFailure] = []
