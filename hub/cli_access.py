@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from hub.errors import console, err, fail, one_line_errors
+from hub.errors import console, err, error_line, fail, one_line_errors
 
 access_app = typer.Typer(help="Departments' access: roles, row-level security, data-sharing requests, the "
                               "access log.", no_args_is_help=True)
@@ -64,7 +64,7 @@ def sync(departments: Annotated[Optional[Path], typer.Option(
     r = run_sync(_engine(), registry)
     console.print(f"{r.departments} department(s), {r.tables} core table(s) under row-level security; "
                   f"roles created: {', '.join(r.roles_created) or 'none'}; dropped: {', '.join(r.roles_dropped) or 'none'}",
-                  highlight=False)
+                  highlight=False, markup=False)
 
 
 @access_app.command("grant")
@@ -85,9 +85,9 @@ def grant(department: Annotated[str, typer.Argument(help="Department code (depar
         password = grant_user(conn, role, user)
         log.record(conn, actor=log.cli_actor(), action="grant", status="granted",
                    detail=f"SQL user {user} in {department}")
-    console.print(f"{user} reads as {department} (role {role})", highlight=False)
+    console.print(f"{user} reads as {department} (role {role})", highlight=False, markup=False)
     if password:
-        console.print(f"password (shown once): {password}", highlight=False)
+        console.print(f"password (shown once): {password}", highlight=False, markup=False)
 
 
 @access_app.command("revoke")
@@ -110,14 +110,14 @@ def revoke(department: Annotated[Optional[str], typer.Argument(help="Department 
     engine = _engine()
     if request is not None:
         n = revoke_request(engine, request)
-        console.print(f"request {request} revoked; {n} token(s) no longer work", highlight=False)
+        console.print(f"request {request} revoked; {n} token(s) no longer work", highlight=False, markup=False)
         return
     role = _department_role(engine, department)
     with engine.begin() as conn:
         revoke_user(conn, role, user)
         log.record(conn, actor=log.cli_actor(), action="revoke", status="revoked",
                    detail=f"SQL user {user} from {department}")
-    console.print(f"{user} no longer reads as {department}", highlight=False)
+    console.print(f"{user} no longer reads as {department}", highlight=False, markup=False)
 
 
 @access_app.command("list")
@@ -157,7 +157,7 @@ def request(department: Annotated[str, typer.Argument(help="The consuming depart
 
     request_id, due = file_request(_engine(), department, dataset, purpose)
     console.print(f"request {request_id}: {department} asks for {dataset}; the owner answers by {due:%Y-%m-%d}",
-                  highlight=False)
+                  highlight=False, markup=False)
 
 
 @access_app.command("approve")
@@ -172,7 +172,7 @@ def approve(request_id: Annotated[int, typer.Argument(help="The request's id (hu
 
     token, expires = run_approve(_engine(), request_id, valid_days=valid_days)
     err.print(f"request {request_id} approved; token valid until {expires:%Y-%m-%d %H:%M %Z} "
-              f"(shown once, on stdout; keep it safe):", highlight=False)
+              f"(shown once, on stdout; keep it safe):", highlight=False, markup=False)
     sys.stdout.write(token + "\n")
 
 
@@ -187,7 +187,7 @@ def refuse(request_id: Annotated[int, typer.Argument(help="The request's id.")],
     from access.requests import refuse as run_refuse
 
     run_refuse(_engine(), request_id, reason)
-    console.print(f"request {request_id} refused", highlight=False)
+    console.print(f"request {request_id} refused", highlight=False, markup=False)
 
 
 @access_app.command("requests")
@@ -221,10 +221,10 @@ def verify_log() -> None:
 
     n, breaks = verify(_reading_engine())
     for b in breaks:
-        console.print(f"[red]broken:[/red] {b}", highlight=False)
+        error_line(b, "broken")
     if breaks:
         fail(f"the access log's chain is broken at {len(breaks)} place(s) of {n} row(s)")
-    console.print(f"access log intact: {n} row(s) chained", highlight=False)
+    console.print(f"access log intact: {n} row(s) chained", highlight=False, markup=False)
 
 
 @one_line_errors
@@ -242,5 +242,5 @@ def serve(host: Annotated[str, typer.Option(help="Address to bind (127.0.0.1 unl
     with engine.connect() as conn:
         if not has_role_setup(conn):
             fail("no departments in the warehouse: run hub access sync first")
-    console.print(f"serving on http://{host}:{port}/api/v1 (docs at /docs)", highlight=False)
+    console.print(f"serving on http://{host}:{port}/api/v1 (docs at /docs)", highlight=False, markup=False)
     run_server(role_engine(engine, ADMIN), host, port, per_minute)
