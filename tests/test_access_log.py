@@ -170,3 +170,20 @@ def test_once_roles_exist_the_pipelines_load_as_lienthong_loader(engine, demo_so
         assert conn.execute(text("SELECT count(*) FROM core.dossier")).scalar() == result.totals["inserted"]
     with pytest.raises(Exception, match="permission denied"), loader.begin() as conn:
         conn.execute(text("INSERT INTO audit.access_log (actor, action, status) VALUES ('x', 'x', 'x')"))
+
+
+def test_the_readme_documents_every_mart_view_with_its_columns_and_types():
+    from sqlalchemy.dialects import postgresql
+
+    from access.policies import mart_columns
+    from pipeline.config import REPO_ROOT
+    from schemas import all_schemas
+    from warehouse.tables import schema_tables
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for s in all_schemas():
+        line = next((row for row in readme.splitlines() if row.startswith(f"| `mart.{s.name}` |")), None)
+        assert line, f"README lacks mart.{s.name}"
+        core = schema_tables(s)[0]
+        for c in mart_columns(s):
+            assert f"`{c}` {core.c[c].type.compile(dialect=postgresql.dialect()).lower()}" in line, (s.name, c)
