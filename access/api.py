@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DataError
@@ -215,12 +215,9 @@ def create_app(engine: Engine, *, per_minute: int = 120) -> FastAPI:
         next_cursor = encode_cursor(list(rows[-1][:len(keys)])) if more and rows else None
         request.state.rows = len(rows)
         if as_csv:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(cols)
-            writer.writerows(r[len(keys):] for r in rows)
             headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
-            return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+            return StreamingResponse(_csv_lines(cols, [r[len(keys):] for r in rows]),
+                                     media_type="text/csv; charset=utf-8", headers=headers)
         body = (f'{{"dataset": {json.dumps(name)}, "records": [' + ",".join(r[-1] for r in rows)
                 + f'], "next_cursor": {json.dumps(next_cursor)}}}')
         return Response(body, media_type="application/json")
@@ -262,6 +259,19 @@ def _page(conn: Connection, schema: Schema, where: list[str], params: dict, *, a
              + (f" WHERE {' AND '.join(where)}" if where else "") + f" ORDER BY {keys} LIMIT :limit")
     shown = ", ".join(f"to_json(t.{q(c)}) #>> '{{}}'" for c in cols) if as_csv else "row_to_json(t)::text"
     return conn.execute(text(f"SELECT {keys}, {shown} FROM ({inner}) AS t ORDER BY {keys}"), params).all()
+
+
+def _csv_lines(header: list[str], rows: list, chunk: int = 500):
+    """The page as CSV, sent in pieces of ``chunk`` rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for start in range(0, len(rows), chunk):
+        writer.writerows(rows[start:start + chunk])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
 
 
 def _log_request(engine: Engine, state, filters: dict, status: int, detail: str) -> None:
