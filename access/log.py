@@ -80,12 +80,11 @@ def verify(engine: Engine) -> tuple[int, list[Break]]:
     return len(rows), breaks
 
 
-def summary(engine: Engine) -> list[dict]:
+def summary(conn: Connection) -> list[dict]:
     """Who read what, and how much: the auditors' report's access section."""
-    with engine.connect() as conn:
-        if not conn.execute(text("SELECT to_regclass('audit.access_log') IS NOT NULL")).scalar():
-            return []
-        return [dict(r) for r in conn.execute(text(
-            "SELECT actor, action, coalesce(dataset, '') AS dataset, status, count(*) AS requests, "
-            "coalesce(sum(rows_returned), 0) AS rows, max(at) AS last_at FROM audit.access_log "
-            "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4")).mappings()]
+    if not conn.execute(text("SELECT to_regclass('audit.access_log') IS NOT NULL")).scalar():
+        return []
+    return [dict(r) for r in conn.execute(text(
+        "SELECT actor, action, coalesce(dataset, '') AS dataset, status, count(*) AS requests, "
+        "coalesce(sum(rows_returned), 0) AS rows, max(at) AS last_at FROM audit.access_log "
+        "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4")).mappings()]
