@@ -7,7 +7,7 @@ content and of the previous row's hash; updates and deletes are refused. ``hub a
 verify-log`` recomputes the chain with the same function and names any row that breaks it.
 
 Revision ID: 0005_access
-Revises: 0004
+Revises: 0006_report
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0005_access"
-down_revision = "0004"
+down_revision = "0006_report"  # re-chained after main's 0006_report (merged first)
 branch_labels = None
 depends_on = None
 
