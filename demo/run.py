@@ -22,7 +22,10 @@ from sqlalchemy import Engine
 
 from common.errors import HubError
 
+from access.departments import load_departments
+from access.policies import sync as sync_access
 from demo import province
+from demo.departments import write_departments
 from demo.onestop_server import OneStopServer
 from demo.telemedicine import TelemedicineServer
 from pipeline.config import load_sources
@@ -62,6 +65,7 @@ class DemoResult:
     reconciliation: Reconciliation | None = None
     reconciliation_2025: Reconciliation | None = None
     kpi: Refresh | None = None
+    departments: Path | None = None
 
 
 def workspace() -> Path:
@@ -104,6 +108,7 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
         os.environ[TELEMEDICINE_ENV] = telemedicine.connection_uri
         try:
             registry = province.write_registry(folder, result.manifest)
+            result.departments = write_departments(folder, registry)
             for source in load_sources(registry).values():
                 try:
                     result.runs[source.name] = run_source(source, engine)
@@ -117,6 +122,7 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+    sync_access(engine, load_departments(result.departments, load_sources(registry)))
     publish(engine)  # the catalogues' versions a level's copy is compared with
     result.reconciliation = reconcile(engine)
     result.reconciliation_2025 = reconcile(engine, check="indicators", as_of_geography="2025")

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub.cli_cluster import cluster_app
+from hub import cli_access
 from hub.errors import console, err, error_line, fail, one_line_errors
 
 app = typer.Typer(help="lienthong: the province's shared-data integration hub.", no_args_is_help=True,
@@ -30,6 +31,7 @@ airflow_app = typer.Typer(help="What an Airflow deployment needs from sources.ya
 app.add_typer(airflow_app, name="airflow")
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(cli_quarantine.app, name="quarantine")
+cli_access.register(app)
 
 
 def _engine():
@@ -426,6 +428,7 @@ def demo(
     from report import build_report
 
     console.print(f"workspace: {result.workspace} (manifest.json lists what was planted)", highlight=False)
+    console.print(f"departments: {result.departments} (synced: hub access list, hub access request)", highlight=False)
     console.print(f"report: {build_report(engine)}", highlight=False)
     if result.kpi:
         console.print(f"operations centre: {sum(result.kpi.rows.values())} rows in mart.kpi_*; "

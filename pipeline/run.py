@@ -140,6 +140,9 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
     it). A source with nothing new still leaves an ``unchanged`` audit row, so an auditor sees that
     the run happened and found nothing to do.
     """
+    from access.roles import as_loader
+
+    engine = as_loader(engine)  # once departments' roles exist, the pipelines load as lienthong_loader
     run_id = str(uuid.uuid4())
     schema, adapter, suite = prepare(source, engine)
     with one_run_per_source(engine, source.name, run_id, wait=wait):

@@ -40,7 +40,7 @@ class Section(Protocol):
 
 SECTIONS: dict[str, Section] = {}
 ORDER = ("overview", "freshness", "volume", "schema", "distribution", "units", "quarantine", "reconciliation",
-         "lineage")
+         "access", "lineage")
 """The navigation's order; each name is a module of this package."""
 
 
