@@ -7,7 +7,7 @@ Create Date: 2026-12-07
 from alembic import op
 
 revision = "0007_kpi"
-down_revision = "0004"
+down_revision = "0009_digest"
 branch_labels = None
 depends_on = None
 
