@@ -27,6 +27,7 @@ from pipeline.prefetch import prefetch
 from schemas import Schema, get_schema, pii
 from schemas.mapping import CheckFailure, map_records
 from warehouse import audit, load
+from warehouse.connect import WarehouseUnavailable
 
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ class StageError(HubError, RuntimeError):
         self.source, self.stage, self.batch_id = source, stage, batch_id
         if isinstance(cause, SourceError):
             detail = cause.problem
+        elif isinstance(cause, WarehouseUnavailable):  # nothing of this batch was kept: say which it was
+            stage = f"{stage}, batch {batch_id}" if batch_id else stage
+            detail = str(cause)
         elif isinstance(cause, ValueError):
             detail = str(cause)
         else:
@@ -230,10 +234,10 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
     """Load one checked batch in one transaction, with its audit row and watermark; in a
     ``snapshot`` source (see :class:`adapters.Adapter`) a key read twice is a duplicate."""
     origin = batch.origin
-    batch_id = audit.open_batch(engine, run_id=run_id, source=source.name, adapter=source.adapter,
-                                schema_name=schema.name, schema_version=schema.version,
-                                file=origin.get("file"), file_sha256=origin.get("sha256"),
-                                position_start=start, position_end=batch.position)
+    batch_id = _stage(source.name, "load (opening its batch)", None, audit.open_batch, engine, run_id=run_id,
+                      source=source.name, adapter=source.adapter, schema_name=schema.name,
+                      schema_version=schema.version, file=origin.get("file"), file_sha256=origin.get("sha256"),
+                      position_start=start, position_end=batch.position)
     read = len(batch)
     try:
         if isinstance(checked, BaseException):
@@ -260,7 +264,10 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
         return BatchResult(batch_id, status, counts, checked.held, seconds)
     except BaseException as exc:
         error = exc if isinstance(exc, StageError) else StageError(source.name, "load", exc, batch_id)
-        audit.fail_batch(engine, batch_id, str(error), rows_read=read)
+        try:
+            audit.fail_batch(engine, batch_id, str(error), rows_read=read)
+        except WarehouseUnavailable:  # left running: the source's next run closes it as abandoned
+            pass
         if error is exc:
             raise
         raise error from exc
@@ -315,7 +322,10 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
     run_id = str(uuid.uuid4())
     result = RunResult(source.name, run_id)
     schema, adapter, suite = _prepare_run(source, engine)
-    start = None if full_refresh else audit.get_watermark(engine, source.name)
+    for abandoned in _stage(source.name, "start", None, audit.abandon_running, engine, source.name, run_id):
+        log.warning("source %r: batch %d was left running by a process that died; marked abandoned",
+                    source.name, abandoned)
+    start = None if full_refresh else _stage(source.name, "start", None, audit.get_watermark, engine, source.name)
     base = dict(run_id=run_id, source=source.name, adapter=source.adapter,
                 schema_name=schema.name, schema_version=schema.version)
     try:
@@ -337,6 +347,8 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
                 on_batch(done)
     except StageError:
         raise
+    except WarehouseUnavailable as exc:  # no audit row can be written: say where it happened
+        raise StageError(source.name, "load", exc) from exc
     except Exception as exc:  # extraction failed: leave a failed audit row that says why
         batch_id = audit.open_batch(engine, **base, position_start=start)
         error = StageError(source.name, "extract", exc, batch_id)
@@ -345,6 +357,8 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
     finally:
         try:
             load.forget_run(engine, run_id)
+        except WarehouseUnavailable:  # the run's error says so already
+            pass
         except SQLAlchemyError as exc:  # harmless leftovers under a run id never used again
             log.warning("source %r: could not clear the run's noted keys: %s", source.name, type(exc).__name__)
     if not result.batches:

@@ -34,19 +34,19 @@ def collect(engine: Engine) -> dict[str, Any]:
     """The report's figures, as plain values."""
     sums = [func.coalesce(func.sum(batch.c[f"rows_{k}"]), 0).label(k) for k in COUNTS]
     by_status = [func.count().filter(batch.c.status == s).label(f"batches_{s}")
-                 for s in ("succeeded", "unchanged", "held", "failed", "running")]
+                 for s in ("succeeded", "unchanged", "held", "failed", "abandoned", "running")]
     with engine.connect() as conn:
         sources = [dict(r) for r in conn.execute(
             select(batch.c.source, batch.c.schema_name, func.count().label("batches"), *by_status, *sums,
                    func.max(batch.c.started_at).label("last_run"))
             .group_by(batch.c.source, batch.c.schema_name).order_by(batch.c.source)).mappings()]
         unbalanced = conn.execute(select(func.count()).where(
-            batch.c.status.not_in(["running", "failed"]),
+            batch.c.status.not_in(["running", "failed", "abandoned"]),
             batch.c.rows_read != sum(batch.c[f"rows_{k}"] for k in COUNTS[1:]))).scalar_one()
         troubles = [dict(r) for r in conn.execute(
             select(batch.c.batch_id, batch.c.source, batch.c.status, batch.c.file, batch.c.started_at,
                    batch.c.rows_read, batch.c.error)
-            .where(batch.c.status.in_(["held", "failed"])).order_by(batch.c.batch_id.desc()).limit(50)).mappings()]
+            .where(batch.c.status.in_(["held", "failed", "abandoned"])).order_by(batch.c.batch_id.desc()).limit(50)).mappings()]
         quarantine = []
         for schema in all_schemas():
             q = schema_tables(schema)[2]
@@ -97,10 +97,11 @@ def render(data: dict[str, Any]) -> str:
         f"audit trail. {html.escape(invariant)}.</p>",
         "<h2>Sources</h2>",
         _table(data["sources"], ("source", "schema_name", "batches", "batches_succeeded", "batches_unchanged",
-                                 "batches_held", "batches_failed",
+                                 "batches_held", "batches_failed", "batches_abandoned",
                                  *COUNTS, "last_run")),
         "<h2>Held and failed batches</h2><p>A held batch looked like a broken source (most rows failing one "
-        "check) and went to quarantine whole; a failed batch left nothing in <code>core</code>.</p>",
+        "check) and went to quarantine whole; a failed batch left nothing in <code>core</code>, nor did an "
+        "abandoned one (its process died mid-batch; the next run of the source closed it).</p>",
         _table(data["held_or_failed"], ("batch_id", "source", "status", "file", "started_at", "rows_read", "error")),
         "<h2>Quarantine by check</h2><p>Rows are kept in <code>quarantine.&lt;schema&gt;</code> with the raw "
         "record, every failed check and the reason; the position names the file and line or the message.</p>",

@@ -34,6 +34,22 @@ def fail_batch(engine: Engine, batch_id: int, error: str, rows_read: int = 0) ->
             rows_inserted=0, rows_updated=0, rows_unchanged=0, rows_quarantined=0))
 
 
+def abandon_running(engine: Engine, source: str, run_id: str) -> list[int]:
+    """Close the source's batches still ``running``: runs of one source never overlap (the run
+    lock), so one found at the start of a run was left by a process that died mid-batch (its data
+    rolled back with it). Each is marked ``abandoned``, with when and why."""
+    with engine.begin() as conn:
+        return list(conn.execute(
+            update(batch).where(batch.c.source == source, batch.c.status == "running")
+            .values(status="abandoned", ended_at=func.now(), rows_read=0, rows_inserted=0, rows_updated=0,
+                    rows_unchanged=0, rows_quarantined=0,
+                    error=func.concat("abandoned: the process running it (run ", batch.c.run_id, ", started ",
+                                      func.to_char(batch.c.started_at, "YYYY-MM-DD HH24:MI:SS TZ"),
+                                      ") ended without closing it; nothing it read was kept; found by run ",
+                                      run_id))
+            .returning(batch.c.batch_id)).scalars())
+
+
 def same_read(conn: Connection, *, source: str, run_id: str, file: str | None, sha256: str | None) -> list[int]:
     """The batches whose rows a key repeated in this batch would repeat: this run's, and those that
     read the same file with the same content (a run resumed, or the file read again in full)."""

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.engine import make_url
 
 DATABASE = "lienthong"
@@ -29,6 +30,23 @@ log = logging.getLogger(__name__)
 
 class WarehouseError(HubError, RuntimeError):
     """The warehouse can't be reached or started."""
+
+
+class WarehouseUnavailable(WarehouseError, SQLAlchemyError):
+    """The warehouse went away (server stopped or killed, connection dropped) or can't be
+    reached: one line, raised in place of SQLAlchemy's chained driver error. An SQLAlchemyError
+    too, so code that tolerates a database error tolerates this one."""
+
+
+def _went_away(context) -> None:
+    """``handle_error``: a lost or refused connection becomes :class:`WarehouseUnavailable`."""
+    import psycopg
+
+    original = context.original_exception
+    lost = context.is_disconnect or (context.connection is None and isinstance(original, psycopg.OperationalError))
+    if lost:
+        first = next((line.strip() for line in str(original).splitlines() if line.strip()), type(original).__name__)
+        raise WarehouseUnavailable(f"the warehouse went away or can't be reached ({first})")
 
 
 def warehouse_dir() -> Path:
@@ -91,7 +109,9 @@ def warehouse_url() -> str:
 
 @cache
 def _engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, connect_args=CONNECT_ARGS)
+    engine = create_engine(url, pool_pre_ping=True, connect_args=CONNECT_ARGS)
+    event.listen(engine, "handle_error", _went_away)
+    return engine
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -42,8 +42,9 @@ batch = Table(
     Column("rows_quarantined", BigInteger, nullable=False, server_default="0"),
     Column("gx_statistics", JSONB),
     Column("error", Text),
-    CheckConstraint("status IN ('running', 'succeeded', 'held', 'failed', 'unchanged')", name="batch_status"),
-    CheckConstraint("status IN ('running', 'failed') OR "
+    CheckConstraint("status IN ('running', 'succeeded', 'held', 'failed', 'unchanged', 'abandoned')",
+                    name="batch_status"),
+    CheckConstraint("status IN ('running', 'failed', 'abandoned') OR "
                     "rows_read = rows_inserted + rows_updated + rows_unchanged + rows_quarantined",
                     name="batch_rows_add_up"),
     schema="audit",
