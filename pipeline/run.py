@@ -142,17 +142,14 @@ def _protector(source: SourceConfig, schema: Schema) -> Callable[..., dict]:
     columns = {v: k for k, v in source.fields.items()}
 
     def protect(raw: dict, aligned: bool = True) -> dict:
-        if not schema.protected:
-            return raw
-        return pii.protect_raw(raw, columns, schema) if aligned else pii.protect_unaligned(raw)
+        return pii.protect_record(raw, columns, schema) if aligned else pii.protect_unaligned(raw)
     return protect
 
 
 def _scrubbed(schema: Schema, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Reasons quote the bad value; a protected one is quoted masked."""
-    if schema.protected:
-        for q in rows:
-            q["reason"] = pii.scrub(q["reason"])
+    """Reasons quote the bad value: a citizen ID in one is quoted masked."""
+    for q in rows:
+        q["reason"] = pii.scrub(q["reason"])
     return rows
 
 
@@ -192,11 +189,16 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     suite = suite() if callable(suite) else suite
     from quality.validate import validate  # Great Expectations is heavy: import it when a batch runs
 
+    # a position may quote a record's key (a REST or SQL source's): an ID in one is kept masked
+    batch.positions = pii.scrub_all(batch.positions)
+    batch.rejected = [Rejected(*t)._replace(position=pii.scrub(Rejected(*t).position)) for t in batch.rejected]
+
     if batch.records.columns.empty and batch.rejected:
         # Nothing could be split into fields (a file its encoding can't decode): there is nothing
         # to map, and the source needs a person, so the batch is held with the adapter's reason.
         held = "; ".join(dict.fromkeys(Rejected(*t).reason for t in batch.rejected))
-        return Checked(pd.DataFrame(), _quarantine_rows(batch, [], None, lambda raw, aligned=True: raw), {}, held)
+        return Checked(pd.DataFrame(), _quarantine_rows(batch, [], None, lambda raw, aligned=True:
+                                                        pii.protect_unaligned(raw)), {}, pii.scrub(held))
     clock = time.perf_counter()
     mapped = _stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
                     fields=source.fields, values=source.values, date_formats=source.date_formats,
@@ -218,8 +220,7 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
         failures += checked.failures
     seconds["validate"] = time.perf_counter() - clock
     quarantined = _scrubbed(schema, _quarantine_rows(batch, failures, held, _protector(source, schema)))
-    if schema.protected:  # reasons quote the bad value; a protected one is quoted masked
-        held = held and pii.scrub(held)
+    held = held and pii.scrub(held)  # reasons quote the bad value: an ID in one is quoted masked
     if held:
         good = mapped.frame.iloc[0:0]
     else:

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas import Schema
+from schemas import Schema, pii
 
 
 class MappingError(HubError, ValueError):
@@ -184,7 +184,7 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
                  lambda v, n=f.name: f"{n} {v!r} is not true/false")
             frame[f.name] = parsed.astype("boolean")
         else:
-            frame[f.name] = text
+            frame[f.name] = _without_ids(f, f.name in schema.natural_key, text, failures)
 
     key = list(schema.natural_key)
     complete = frame[key].notna().all(axis=1)
@@ -193,6 +193,25 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
     _add(failures, "unique_key:" + "+".join(key), dup, shown,
          lambda v, k="+".join(key): f"duplicate: {k} {v!r} appears earlier in the same batch")
     return Mapped(frame=frame, failures=failures)
+
+
+def _without_ids(f, in_key: bool, text: pd.Series, failures: list[CheckFailure]) -> pd.Series:
+    """A text field as it may be kept: no citizen ID in it unless the schema protects the field.
+
+    In free text (no pattern, code list or format; not part of the key) an ID is masked where it
+    stands and the text kept; in a code, a name or a key it can't be masked without changing what
+    the value means (two IDs would mask alike), so the record goes to quarantine."""
+    if f.protect:
+        return text
+    ids = pii.with_ids(text)
+    if not ids.any():
+        return text
+    if not (in_key or f.pattern or f.code_list or f.format):
+        return text.where(~ids, text[ids].map(pii.scrub))
+    _add(failures, f"citizen_id:{f.name}", ids, text.where(~ids, text[ids].map(pii.scrub)),
+         lambda v, n=f.name: f"{n} {v!r} holds what looks like a citizen ID (CCCD or CMND); a field meant to "
+                             f"hold one is declared 'protect: hashed' in its schema")
+    return text
 
 
 def _add(failures: list[CheckFailure], check: str, mask: pd.Series, shown: pd.Series,

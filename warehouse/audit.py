@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from schemas.pii import scrub
 from warehouse.tables import batch, watermark
 
 COUNTS = ("read", "inserted", "updated", "unchanged", "quarantined")
@@ -23,6 +24,8 @@ def open_batch(engine: Engine, **fields: Any) -> int:
 
 def close_batch(conn: Connection, batch_id: int, *, status: str, counts: dict[str, int], **fields: Any) -> None:
     values = {f"rows_{k}": counts.get(k, 0) for k in COUNTS}
+    if fields.get("error"):
+        fields["error"] = scrub(fields["error"])
     conn.execute(update(batch).where(batch.c.batch_id == batch_id)
                  .values(status=status, ended_at=func.now(), **values, **fields))
 
@@ -30,7 +33,7 @@ def close_batch(conn: Connection, batch_id: int, *, status: str, counts: dict[st
 def fail_batch(engine: Engine, batch_id: int, error: str, rows_read: int = 0) -> None:
     with engine.begin() as conn:
         conn.execute(update(batch).where(batch.c.batch_id == batch_id).values(
-            status="failed", ended_at=func.now(), error=error[:4000], rows_read=rows_read,
+            status="failed", ended_at=func.now(), error=scrub(error)[:4000], rows_read=rows_read,
             rows_inserted=0, rows_updated=0, rows_unchanged=0, rows_quarantined=0))
 
 
