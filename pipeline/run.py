@@ -153,22 +153,30 @@ def _scrubbed(schema: Schema, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     return rows
 
 
-def _repeats(source: SourceConfig, schema: Schema, batch: Batch, good: pd.DataFrame,
-             repeated: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Quarantine rows for keys an earlier batch of the same read loaded: duplicates in the source,
-    as the mapping finds them within a batch, whichever batch boundary falls between them."""
-    if not repeated:
+def _left_out(source: SourceConfig, schema: Schema, batch: Batch, good: pd.DataFrame,
+              counts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Quarantine rows for what the merge left out: keys an earlier batch of the same read loaded
+    (duplicates in the source, as the mapping finds them within a batch, whichever batch boundary
+    falls between them), and keys another source owns."""
+    earlier, owners = dict(counts.pop("repeated")), dict(counts.pop("conflicts", []))
+    if not (earlier or owners):
         return []
-    earlier, key = dict(repeated), list(schema.natural_key)
-    protect, rows = _protector(source, schema), []
+    key = list(schema.natural_key)
+    protect, rows, shown = _protector(source, schema), [], "+".join(key)
     for i in good.index:
         position = batch.positions[i]
+        if position not in earlier and position not in owners:
+            continue
+        value = good.at[i, key[0]] if len(key) == 1 else tuple(good.loc[i, key])
         if position in earlier:
-            value = good.at[i, key[0]] if len(key) == 1 else tuple(good.loc[i, key])
-            rows.append({"position": position, "raw": protect(batch.records.iloc[i].to_dict()),
-                         "checks": ["unique_key:" + "+".join(key)],
-                         "reason": f"duplicate: {'+'.join(key)} {value!r} appears earlier in the source, "
-                                   f"at {earlier[position]}"})
+            check, reason = (f"unique_key:{shown}", f"duplicate: {shown} {value!r} appears earlier in the source, "
+                                                    f"at {earlier[position]}")
+        else:
+            check, reason = (f"key_owner:{shown}", f"{shown} {value!r} belongs to source {owners[position]!r}, "
+                             f"which loaded it first; this source may change it only if its may_update (sources.yaml) "
+                             f"names {owners[position]!r}")
+        rows.append({"position": position, "raw": protect(batch.records.iloc[i].to_dict()), "checks": [check],
+                     "reason": reason})
     return _scrubbed(schema, rows)
 
 
@@ -202,7 +210,7 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     clock = time.perf_counter()
     mapped = _stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
                     fields=source.fields, values=source.values, date_formats=source.date_formats,
-                    timezone=source.timezone)
+                    timezone=source.timezone, locale=source.locale)
     failures, stats = list(mapped.failures), {}
     by_check: dict[str, list[int]] = {}
     for i, r in enumerate(Rejected(*t) for t in batch.rejected):
@@ -246,14 +254,14 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
         good = checked.good
         clock = time.perf_counter()
         with engine.begin() as conn:
-            counts = {"inserted": 0, "updated": 0, "unchanged": 0, "repeated": []}
+            counts = {"inserted": 0, "updated": 0, "unchanged": 0, "repeated": [], "conflicts": []}
             if len(good):
                 counts = _stage(source.name, "load", batch_id, load.merge, conn, schema, source=source.name,
                                 batch_id=batch_id, frame=good, positions=[batch.positions[i] for i in good.index],
                                 read=(run_id, audit.same_read(conn, source=source.name, run_id=run_id,
                                                               file=origin.get("file"), sha256=origin.get("sha256")))
-                                if snapshot else None)
-            quarantined = checked.quarantined + _repeats(source, schema, batch, good, counts.pop("repeated"))
+                                if snapshot else None, may_update=source.may_update)
+            quarantined = checked.quarantined + _left_out(source, schema, batch, good, counts)
             counts["quarantined"] = _stage(source.name, "quarantine", batch_id, load.quarantine, conn, schema,
                                            source=source.name, batch_id=batch_id, rows=quarantined)
             counts["read"] = read

@@ -141,7 +141,7 @@ def _parse_timestamps(s: pd.Series, formats: tuple[str, ...], tz: str | None) ->
 
 def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str],
                 values: dict[str, dict[str, str]], date_formats: tuple[str, ...],
-                timezone: str) -> Mapped:
+                timezone: str, locale: str | None = None) -> Mapped:
     """Return the batch in schema form plus the rows that failed a mapping check."""
     column_of = {v: k for k, v in fields.items()} if fields else {f: f for f in schema.field_names}
     unknown_targets = set(column_of) - set(schema.field_names)
@@ -171,10 +171,12 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
                  lambda v, n=f.name: f"{n} {v!r} is not a valid date ({formats}, ...)")
             frame[f.name] = parsed
         elif f.type in ("integer", "decimal"):
-            parsed = pd.to_numeric(text, errors="coerce")
+            parsed = parse_numbers(text, locale)
+            if f.type == "integer":  # a fraction, or beyond what a float holds exactly, is no integer
+                parsed = parsed.where((parsed % 1 == 0) & (parsed.abs() < 2 ** 53))
             bad = text.notna() & parsed.isna()
             _add(failures, f"parse_number:{f.name}", bad, text,
-                 lambda v, n=f.name: f"{n} {v!r} is not a number")
+                 lambda v, n=f.name: f"{n} {v!r} is not a number{NUMBER_HINT.get(locale, '')}")
             frame[f.name] = parsed.astype("Int64") if f.type == "integer" else parsed
         elif f.type == "boolean":
             lowered = text.str.lower()
@@ -193,6 +195,26 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
     _add(failures, "unique_key:" + "+".join(key), dup, shown,
          lambda v, k="+".join(key): f"duplicate: {k} {v!r} appears earlier in the same batch")
     return Mapped(frame=frame, failures=failures)
+
+
+NUMBERS = {
+    None: r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?",
+    "vi": r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?",
+}
+"""How a number is written, by the locale a source declares: plain (a point before decimals, no
+grouping: machine formats, JSON, databases) or Vietnamese ('.' groups thousands, ',' before
+decimals: '720.000' is 720000, '1.234,5' is 1234.5). No spelling of infinity or NaN is a number."""
+NUMBER_HINT = {"vi": " (Vietnamese: 1.234.567,89)"}
+
+
+def parse_numbers(text: pd.Series, locale: str | None = None) -> pd.Series:
+    """Numbers as the source's locale writes them; anything else (a wrong grouping, 'inf', 'NaN',
+    an overflow to infinity) is missing, so the caller quarantines it with its text."""
+    well_formed = text.str.fullmatch(NUMBERS[locale]).fillna(False).astype(bool)
+    if locale == "vi":
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    parsed = pd.to_numeric(text.where(well_formed), errors="coerce")
+    return parsed.where(np.isfinite(parsed.astype("float64")))
 
 
 def _without_ids(f, in_key: bool, text: pd.Series, failures: list[CheckFailure]) -> pd.Series:

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from schemas import Schema
 from schemas import pii
-from warehouse.tables import run_key, schema_tables, stored_names
+from warehouse.tables import OWNER, run_key, schema_tables, stored_names
 
 
 def _csv_bytes(frame: pd.DataFrame) -> pa.Buffer:
@@ -75,7 +75,8 @@ def rehash(conn: Connection, schema: Schema) -> int:
 
 
 def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame: pd.DataFrame,
-          positions: list[str], read: tuple[str, list[int]] | None = None) -> dict[str, Any]:
+          positions: list[str], read: tuple[str, list[int]] | None = None,
+          may_update: tuple[str, ...] = ()) -> dict[str, Any]:
     """Insert the keys core doesn't have and update the rows whose hash changed, in one statement.
 
     The staged rows are hashed and matched to core once (a materialised CTE); an update and an
@@ -94,6 +95,11 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
     a batch is, not an update, wherever a batch boundary fell between the two: a key the read wrote
     carries one of its batch ids; one it left unchanged is noted in ``staging.run_key``. Such rows
     are left out and returned as ``repeated`` (position, earlier position) for quarantine.
+
+    A key belongs to the source that first loaded it (``owner_source``): another source's change to
+    it is left out and returned as ``conflicts`` (position, owner) for quarantine, unless this
+    source ``may_update`` the owner's keys. Two sources of one schema never overwrite each other
+    by accident, and each quarantines what it would alone.
     """
     core, staging, _ = schema_tables(schema)
     columns = stored_names(schema)
@@ -113,30 +119,36 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
     wrote = and_(core.c.batch_id.in_(batches), core.c.source_position != stage.c.source_position) \
         if batches else false()
     repeat = or_(seen.c.key.is_not(None), func.coalesce(wrote, False))
+    owner = func.coalesce(core.c[OWNER], core.c.source)
     s = select(*stage.c, row_hash.label("row_hash"), core.c.row_hash.label("stored_hash"), repeat.label("repeat"),
                key_text.label("run_key"), func.coalesce(seen.c.source_position, core.c.source_position)
-               .label("stored_position")) \
+               .label("stored_position"), owner.label("owner"), owner.in_([source, *may_update]).label("allowed")) \
         .select_from(matched).cte("s").prefix_with("MATERIALIZED")
     lineage = {"source": literal(source), "batch_id": literal(batch_id), "source_position": s.c.source_position,
                "row_hash": s.c.row_hash, "loaded_at": func.now(), "schema_version": literal(schema.version)}
-    changed = update(core).where(*(core.c[k] == s.c[k] for k in schema.stored_key), s.c.stored_hash.is_not(None),
-                                 s.c.stored_hash != s.c.row_hash, s.c.repeat.is_(False)) \
+    changes = and_(s.c.stored_hash.is_not(None), s.c.stored_hash != s.c.row_hash, s.c.repeat.is_(False))
+    changed = update(core).where(*(core.c[k] == s.c[k] for k in schema.stored_key), changes, s.c.allowed) \
         .values({**{c: s.c[c] for c in columns if c not in schema.stored_key}, **lineage}) \
         .returning(literal_column("1")).cte("updated")
-    new = select(*(s.c[c] for c in columns), *(v.label(k) for k, v in lineage.items())) \
+    new = select(*(s.c[c] for c in columns), *(v.label(k) for k, v in lineage.items()), literal(source).label(OWNER)) \
         .where(s.c.stored_hash.is_(None))
-    added = insert(core).from_select(columns + list(lineage), new).returning(literal_column("1")).cte("inserted")
+    added = insert(core).from_select(columns + list(lineage) + [OWNER], new) \
+        .returning(literal_column("1")).cte("inserted")
     noted = insert(run_key).from_select(["run_id", "key", "source_position"], select(
         literal(run_id), s.c.run_key, s.c.source_position).where(s.c.stored_hash == s.c.row_hash, s.c.repeat.is_(False),
                                                                    literal(bool(read)))) \
         .returning(literal_column("1")).cte("noted")
     repeated = select(func.json_agg(func.json_build_array(s.c.source_position, s.c.stored_position))) \
         .where(s.c.repeat).scalar_subquery()
-    inserted, updated, _, repeats = conn.execute(select(*(select(func.count()).select_from(t).scalar_subquery()
-                                                          for t in (added, changed, noted)), repeated)).one()
-    repeats = [tuple(r) for r in repeats or []]
-    return {"inserted": inserted, "updated": updated, "unchanged": len(frame) - inserted - updated - len(repeats),
-            "repeated": repeats}
+    conflicting = select(func.json_agg(func.json_build_array(s.c.source_position, s.c.owner))) \
+        .where(changes, s.c.allowed.is_(False)).scalar_subquery()
+    inserted, updated, _, repeats, conflicts = conn.execute(select(
+        *(select(func.count()).select_from(t).scalar_subquery() for t in (added, changed, noted)),
+        repeated, conflicting)).one()
+    repeats, conflicts = [tuple(r) for r in repeats or []], [tuple(r) for r in conflicts or []]
+    return {"inserted": inserted, "updated": updated,
+            "unchanged": len(frame) - inserted - updated - len(repeats) - len(conflicts),
+            "repeated": repeats, "conflicts": conflicts}
 
 
 def forget_run(engine: Engine, run_id: str) -> None:
