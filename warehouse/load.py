@@ -158,7 +158,8 @@ def forget_run(engine: Engine, run_id: str) -> None:
 
 
 def raw_hash(raw: dict[str, Any]) -> str:
-    return hashlib.md5(json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.md5(json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str).encode(),
+                       usedforsecurity=False).hexdigest()
 
 
 def quarantine(conn: Connection, schema: Schema, *, source: str, batch_id: int,
