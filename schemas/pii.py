@@ -97,13 +97,27 @@ _CANDIDATE = r"\d([ .\-]?\d){8}"
 """Arrow's (RE2) test for a value that may hold one: nine digits, grouped or not."""
 
 
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
 def _mask_run(run: str) -> str:
-    digits = re.sub(r"\D", "", run)
-    if len(digits) in ID_DIGITS:
-        return masked(pd.Series([digits]))[0]
-    if len(digits) > max(ID_DIGITS) and " " in run:  # numbers side by side: each on its own
-        return " ".join(_mask_run(part) for part in run.split(" "))
-    return run
+    if len(_digits(run)) in ID_DIGITS:
+        return masked(pd.Series([_digits(run)]))[0]
+    if " " not in run:
+        return run
+    # numbers side by side ('07552 001 099 012 346'): an ID may be any neighbouring groups of them
+    parts, out, i = run.split(" "), [], 0
+    while i < len(parts):
+        for j in range(len(parts), i, -1):
+            if len(_digits(" ".join(parts[i:j]))) in ID_DIGITS:
+                out.append(masked(pd.Series([_digits(" ".join(parts[i:j]))]))[0])
+                i = j
+                break
+        else:
+            out.append(parts[i])
+            i += 1
+    return " ".join(out)
 
 
 def scrub(text: str) -> str:
