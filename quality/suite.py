@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from common.errors import HubError
 
-from datetime import datetime, time, timezone
+from datetime import datetime, timezone
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -26,15 +26,6 @@ class SuiteError(HubError, ValueError):
 
 def _meta(check: str, reason: str | None = None, explain: str | None = None) -> dict:
     return {"check": check, "reason": reason, "explain": explain}
-
-
-def _bound(f, value):
-    """A bound as the frame holds the field: a day for a date, an aware instant for a timestamp."""
-    if value is None or f.type == "date":
-        return value
-    if f.type == "timestamp":
-        return datetime.combine(value, time(), tzinfo=timezone.utc)
-    return int(value) if f.type == "integer" and float(value).is_integer() else value
 
 
 def expectations(schema: Schema, *, now: datetime | None = None, cats: catalogs.Catalogs | None = None):
@@ -64,14 +55,6 @@ def expectations(schema: Schema, *, now: datetime | None = None, cats: catalogs.
         if f.not_in_future:
             yield gxe.ExpectColumnValuesToBeBetween(
                 column=col, max_value=now, meta=_meta(f"not_in_future:{col}", f"{col} {{value}} is in the future"))
-        if f.min is not None or f.max is not None:
-            low, high = (_bound(f, b) for b in (f.min, f.max))
-            low_s, high_s = (f"{b:g}" if isinstance(b, float) else str(b) for b in (f.min, f.max))
-            shown = (f"from {low_s} to {high_s}" if f.min is not None and f.max is not None
-                     else f"at least {low_s}" if f.min is not None else f"at most {high_s}")
-            yield gxe.ExpectColumnValuesToBeBetween(
-                column=col, min_value=low, max_value=high,
-                meta=_meta(f"range:{col}", f"{col} {{value}} is outside its plausible range ({shown})"))
         if f.not_before:
             yield gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A=col, column_B=f.not_before, or_equal=True, ignore_row_if="either_value_is_missing",

@@ -169,6 +169,7 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
             formats = " or ".join(_human_format(x) for x in date_formats[:3])
             _add(failures, f"parse_date:{f.name}", bad, text,
                  lambda v, n=f.name: f"{n} {v!r} is not a valid date ({formats}, ...)")
+            _outside_bounds(f, parsed, failures, timezone if f.type == "timestamp" else None)
             frame[f.name] = parsed
         elif f.type in ("integer", "decimal"):
             parsed = parse_numbers(text, locale)
@@ -177,6 +178,7 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
             bad = text.notna() & parsed.isna()
             _add(failures, f"parse_number:{f.name}", bad, text,
                  lambda v, n=f.name: f"{n} {v!r} is not a number{NUMBER_HINT.get(locale, '')}")
+            _outside_bounds(f, parsed, failures)
             frame[f.name] = parsed.astype("Int64") if f.type == "integer" else parsed
         elif f.type == "boolean":
             lowered = text.str.lower()
@@ -215,6 +217,26 @@ def parse_numbers(text: pd.Series, locale: str | None = None) -> pd.Series:
         text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     parsed = pd.to_numeric(text.where(well_formed), errors="coerce")
     return parsed.where(np.isfinite(parsed.astype("float64")))
+
+
+def _outside_bounds(f, parsed: pd.Series, failures: list[CheckFailure], tz: str | None = None) -> None:
+    """Quarantine what parsed but is implausible: a negative count, a birth in 1800, a due date in
+    2999 (the schema's ``min`` and ``max``; ``not_in_future`` is the suite's, as it moves with time)."""
+    if f.min is None and f.max is None:
+        return
+    if f.type in ("date", "timestamp"):
+        values = pd.to_datetime(parsed) if f.type == "date" else parsed
+        bound = (lambda b: pd.Timestamp(b).tz_localize(tz)) if tz else pd.Timestamp
+    else:
+        values, bound = parsed.astype("float64"), float
+    low = values < bound(f.min) if f.min is not None else False
+    high = values > bound(f.max) if f.max is not None else False
+    outside = (low | high) & parsed.notna()
+    shown = lambda b: f"{b:g}" if isinstance(b, float) else str(b)  # noqa: E731
+    span = (f"from {shown(f.min)} to {shown(f.max)}" if f.min is not None and f.max is not None
+            else f"at least {shown(f.min)}" if f.min is not None else f"at most {shown(f.max)}")
+    _add(failures, f"range:{f.name}", outside, parsed,
+         lambda v, n=f.name: f"{n} {shown(v) if isinstance(v, float) else v} is outside its plausible range ({span})")
 
 
 def _without_ids(f, in_key: bool, text: pd.Series, failures: list[CheckFailure]) -> pd.Series:
