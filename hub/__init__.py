@@ -1,1 +1,1 @@
-"""The hub's runner and command line: chains the stages, owns no logic of its own."""
+"""The command line (`hub`) over the library: each command one call, each error one line."""

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from hub.errors import console, err, fail, one_line_errors
 
 app = typer.Typer(help="lienthong: the province's shared-data integration hub.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -25,16 +26,10 @@ schemas_app = typer.Typer(help="The shared schemas departments' records are mapp
 app.add_typer(schemas_app, name="schemas")
 airflow_app = typer.Typer(help="What an Airflow deployment needs from sources.yaml.", no_args_is_help=True)
 app.add_typer(airflow_app, name="airflow")
-console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True)
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _engine():
+    """The warehouse, migrated and with its reference data: for commands that write."""
     from pipeline.run import prepare_warehouse
     from warehouse.connect import get_engine
 
@@ -43,56 +38,53 @@ def _engine():
     return engine
 
 
-def _known_errors():
-    from adapters import SourceError
-    from pipeline.config import ConfigError
-    from pipeline.run import StageError
-    from schemas import SchemaError
-    from warehouse.connect import WarehouseError
-    from warehouse.migrate import MigrationError
+def _reading_engine():
+    """The warehouse as it is, for commands that only read: they never migrate it."""
+    from warehouse.connect import get_engine
+    from warehouse.migrate import require_tables
 
-    return (StageError, SourceError, ConfigError, SchemaError, WarehouseError, MigrationError)
+    engine = get_engine()
+    require_tables(engine)
+    return engine
 
 
 @app.command()
+@one_line_errors
 def run(
     source: Annotated[Optional[str], typer.Argument(help="Source name from sources.yaml.")] = None,
     all_sources: Annotated[bool, typer.Option("--all", help="Run every source in sources.yaml.")] = False,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Re-read from the start, ignoring the watermark.")] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a run of the same source already under way "
+                                             "(default: stop at once, naming it).")] = 0.0,
 ) -> None:
-    """Extract, validate and load a source into the warehouse.
+    """Extract, validate and load a source into the warehouse. One run per source at a time.
 
     Example: hub run bacgiang_dossiers_export
     """
+    from common.errors import HubError
     from pipeline.config import load_sources
-    from pipeline.run import run_source
+    from pipeline.run import make_adapter, run_source
 
     if bool(source) == all_sources:
         fail("name one SOURCE or pass --all", 2)
-    errors = _known_errors()
-    try:
-        sources = load_sources()
-        if source and source not in sources:
-            fail(f"no source named {source!r} in sources.yaml (known: {', '.join(sources)})", 2)
-        chosen = list(sources.values()) if all_sources else [sources[source]]
-        engine = _engine()
-    except errors as exc:
-        fail(str(exc))
+    sources = load_sources()
+    if source and source not in sources:
+        fail(f"no source named {source!r} in sources.yaml (known: {', '.join(sources)})", 2)
+    chosen = list(sources.values()) if all_sources else [sources[source]]
+    engine = _engine()
     failed = held = 0
     for src in chosen:
         try:
-            from pipeline.run import make_adapter
-
             total = make_adapter(src).estimated_records() if src.adapter == "file" else None
-        except errors:
+        except HubError:  # the run itself will say what is wrong with the source
             total = None
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task(src.name, total=total)
             try:
-                result = run_source(src, engine, full_refresh=full_refresh,
+                result = run_source(src, engine, full_refresh=full_refresh, wait=wait,
                                     on_batch=lambda b: progress.advance(task, b.counts["read"]))
-            except errors as exc:
+            except HubError as exc:
                 err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
                 failed += 1
                 continue
@@ -108,6 +100,7 @@ def run(
 
 
 @app.command()
+@one_line_errors
 def status(
     source: Annotated[Optional[str], typer.Argument(help="Only this source.")] = None,
     limit: Annotated[int, typer.Option(help="How many batches to show.")] = 20,
@@ -118,10 +111,7 @@ def status(
     """
     from warehouse.audit import recent_batches
 
-    try:
-        rows = recent_batches(_engine(), source=source, limit=limit)
-    except _known_errors() as exc:
-        fail(str(exc))
+    rows = recent_batches(_reading_engine(), source=source, limit=limit)
     table = Table(title="Last batches")
     for col in ("batch", "source", "status", "started", "read", "inserted", "updated", "unchanged",
                 "quarantined", "note"):
@@ -135,6 +125,7 @@ def status(
 
 
 @warehouse_app.command("upgrade")
+@one_line_errors
 def warehouse_upgrade() -> None:
     """Create or migrate the warehouse tables (Alembic revisions, then the schema-derived tables).
 
@@ -143,17 +134,15 @@ def warehouse_upgrade() -> None:
     from warehouse.connect import describe, get_engine
     from warehouse.migrate import current_revision, upgrade
 
-    try:
-        engine = get_engine()
-        done = upgrade(engine)
-        console.print(f"warehouse {describe(engine)} at revision {current_revision(engine)}", highlight=False)
-        for line in done:
-            console.print(f"  {line}", highlight=False)
-    except _known_errors() as exc:
-        fail(str(exc))
+    engine = get_engine()
+    done = upgrade(engine)
+    console.print(f"warehouse {describe(engine)} at revision {current_revision(engine)}", highlight=False)
+    for line in done:
+        console.print(f"  {line}", highlight=False)
 
 
 @refdata_app.command("sync")
+@one_line_errors
 def refdata_sync(
     province: Annotated[Optional[str], typer.Option(
         help="Legacy province code(s) to keep, comma-separated, or 'all' for the whole country "
@@ -169,18 +158,16 @@ def refdata_sync(
 
     provinces = served_provinces() if province is None else (
         None if province.lower() == "all" else [p.strip() for p in province.split(",")])
-    try:
-        engine = get_engine()
-        upgrade(engine)
-        r = sync(engine, provinces)
-    except _known_errors() as exc:
-        fail(str(exc))
+    engine = get_engine()
+    upgrade(engine)
+    r = sync(engine, provinces)
     console.print(f"administrative units: {r.inserted} new, {r.closed} closed, {r.corrected} corrected, "
                   f"{r.unchanged} unchanged; crosswalk {r.crosswalk} links; code lists {r.code_lists} codes "
                   f"(scope: {'whole country' if provinces is None else ', '.join(provinces)})", highlight=False)
 
 
 @catalogues_app.command("publish")
+@one_line_errors
 def catalogues_publish() -> None:
     """Make a new version of each catalogue whose content changed since its last version.
 
@@ -188,15 +175,13 @@ def catalogues_publish() -> None:
     """
     from sync.publish import publish
 
-    try:
-        versions = publish(_engine())
-    except _known_errors() as exc:
-        fail(str(exc))
+    versions = publish(_engine())
     for name, version in versions.items():
         console.print(f"{name}: version {version}", highlight=False)
 
 
 @catalogues_app.command("feed")
+@one_line_errors
 def catalogues_feed(
     name: Annotated[str, typer.Argument(help="Catalogue: admin_unit or a code list (document_type, ...).")],
     since: Annotated[Optional[int], typer.Option(help="Only the changes since this version.")] = None,
@@ -209,15 +194,13 @@ def catalogues_feed(
 
     from sync.publish import PublishError, delta, snapshot
 
-    try:
-        with _engine().connect() as conn:
-            body = delta(conn, name, since) if since else snapshot(conn, name)
-    except (PublishError, *_known_errors()) as exc:
-        fail(str(exc))
+    with _engine().connect() as conn:
+        body = delta(conn, name, since) if since else snapshot(conn, name)
     sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
 
 
 @catalogues_app.command("push")
+@one_line_errors
 def catalogues_push(
     name: Annotated[str, typer.Argument(help="Catalogue to push.")],
     target: Annotated[str, typer.Option(help="Name of the receiving system, for the acknowledgement record.")],
@@ -230,14 +213,12 @@ def catalogues_push(
     """
     from sync.publish import PublishError, push
 
-    try:
-        result = push(_engine(), name, target=target, url=url, token_env=token_env)
-    except (PublishError, *_known_errors()) as exc:
-        fail(str(exc))
+    result = push(_engine(), name, target=target, url=url, token_env=token_env)
     console.print(f"{name} -> {target}: {result['status']} at version {result['version']}", highlight=False)
 
 
 @schemas_app.command("list")
+@one_line_errors
 def schemas_list() -> None:
     """List the shared schemas with their versions and natural keys.
 
@@ -254,6 +235,7 @@ def schemas_list() -> None:
 
 
 @schemas_app.command("show")
+@one_line_errors
 def schemas_show(name: Annotated[str, typer.Argument(help="Schema name.")]) -> None:
     """Show a schema's fields, types, PII flags and the checks derived from it.
 
@@ -263,7 +245,7 @@ def schemas_show(name: Annotated[str, typer.Argument(help="Schema name.")]) -> N
 
     try:
         s = get_schema(name)
-    except SchemaError as exc:
+    except SchemaError as exc:  # a name the user typed: a usage error
         fail(str(exc), 2)
     console.print(f"[bold]{s.name}[/bold] {s.version}: {s.title}", highlight=False)
     if s.description:
@@ -305,34 +287,25 @@ def _checks_by_field(schema) -> dict[str, list[str]]:
 
 
 @app.command()
+@one_line_errors
 def validate(
     file: Annotated[str, typer.Argument(help="The file to check.")],
     schema: Annotated[str, typer.Option("--schema", help="Schema to check it against.")],
-    source_format: Annotated[str, typer.Option("--source-format", help="File format: csv.")] = "csv",
+    source_format: Annotated[Optional[str], typer.Option(
+        "--source-format", help="File format: csv or xlsx (default: from the file's suffix, else csv).")] = None,
     source: Annotated[Optional[str], typer.Option(help="Borrow column/value mapping and dates from this source.")] = None,
-    encoding: Annotated[str, typer.Option(help="The file's encoding.")] = "utf-8",
+    encoding: Annotated[Optional[str], typer.Option(
+        help="The file's encoding (default: the borrowed source's, else auto: a BOM or valid UTF-8).")] = None,
     show: Annotated[int, typer.Option(help="How many failing rows to list.")] = 20,
 ) -> None:
     """Dry run: map and validate a file against a schema and report what would pass and fail. Loads nothing.
 
     Example: hub validate export.csv --schema dossier --source bacgiang_dossiers_export
     """
-    import dataclasses
+    from pipeline.check import dry_run, file_source
 
-    from pipeline.config import SourceConfig, get_source
-    from pipeline.run import dry_run
-
-    try:
-        base = get_source(source) if source else SourceConfig(name="dry_run", adapter="file", schema=schema)
-        options = {**base.options, "path": file, "encoding": encoding if not source else
-                   base.options.get("encoding", encoding)}
-        if source_format not in ("csv", "xlsx"):
-            fail(f"unknown --source-format {source_format!r} (csv, xlsx)", 2)
-        config = dataclasses.replace(base, name=base.name, schema=schema, options=options)
-        engine = _engine()
-        report = dry_run(config, engine)
-    except _known_errors() as exc:
-        fail(str(exc))
+    config = file_source(file, schema, like=source, file_format=source_format, encoding=encoding)
+    report = dry_run(config, _engine())
     console.print(f"{file}: {report['read']} rows read, {report['pass']} would load, "
                   f"{report['fail']} would be quarantined" + (f" (HELD: {report['held']})" if report["held"] else ""),
                   highlight=False)
@@ -355,6 +328,7 @@ def validate(
 
 
 @app.command()
+@one_line_errors
 def reconcile(
     check: Annotated[Optional[str], typer.Option(help="Only this check: indicators, dossiers, documents, beneficiaries.")] = None,
     period: Annotated[Optional[str], typer.Option(help="Only this period (2025-06, 2025-06-30, 2025-Q2).")] = None,
@@ -367,17 +341,15 @@ def reconcile(
 
     Example: hub reconcile --check indicators --period 2025-06
     """
-    from sync.reconcile import ReconcileError, reconcile as run_reconcile
+    from sync.reconcile import reconcile as run_reconcile
 
-    try:
-        result = run_reconcile(_engine(), check=check, period=period, as_of_geography=as_of_geography,
-                               working_days=working_days)
-    except (ReconcileError, *_known_errors()) as exc:
-        fail(str(exc))
+    result = run_reconcile(_engine(), check=check, period=period, as_of_geography=as_of_geography,
+                           working_days=working_days)
     _findings_table(result, "Findings")
 
 
 @app.command()
+@one_line_errors
 def demo(
     size: Annotated[str, typer.Option(help="small (about a minute) or large (for benchmarks).")] = "small",
     seed: Annotated[int, typer.Option(help="Seed of the generator: the same seed plants the same defects.")] = 24,
@@ -393,17 +365,14 @@ def demo(
 
     if size not in SIZES:
         fail(f"unknown --size {size!r} (known: {', '.join(SIZES)})", 2)
-    try:
-        engine = _engine()
+    engine = _engine()
 
-        def progress(name, result, error):
-            if error:
-                err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+    def progress(name, result, error):
+        if error:
+            err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
 
-        with err.status("running the simulated province's pipelines", spinner="dots"):
-            result = run_demo(engine, size=size, seed=seed, on_source=progress)
-    except _known_errors() as exc:
-        fail(str(exc))
+    with err.status("running the simulated province's pipelines", spinner="dots"):
+        result = run_demo(engine, size=size, seed=seed, on_source=progress)
     loaded = Table(title=f"Loaded from the simulated province ({result.workspace})")
     for col in ("source", "read", "inserted", "updated", "unchanged", "quarantined", "held"):
         loaded.add_column(col, justify="left" if col == "source" else "right")
@@ -443,6 +412,7 @@ def _findings_table(result, title: str) -> None:
 
 
 @app.command()
+@one_line_errors
 def report(
     out: Annotated[Optional[Path], typer.Option(help="Folder to write to (default $HUB_HOME/reports).")] = None,
 ) -> None:
@@ -452,14 +422,12 @@ def report(
     """
     from report import build_report
 
-    try:
-        page = build_report(_engine(), out)
-    except _known_errors() as exc:
-        fail(str(exc))
+    page = build_report(_reading_engine(), out)
     console.print(f"report: {page}", highlight=False)
 
 
 @app.command()
+@one_line_errors
 def lineage(
     schema: Annotated[str, typer.Argument(help="Schema name (hub schemas list).")],
     key: Annotated[list[str], typer.Argument(help="The row's natural key, in the schema's key order.")],
@@ -472,10 +440,7 @@ def lineage(
 
     from report import lineage as find
 
-    try:
-        found = find(_engine(), schema, key)
-    except _known_errors() as exc:
-        fail(str(exc))
+    found = find(_reading_engine(), schema, key)
     if found is None:
         fail(f"no {schema} row with key {' '.join(key)}")
     console.print_json(json.dumps(found, default=str, ensure_ascii=False))
@@ -486,22 +451,24 @@ def _num(value) -> str:
 
 
 @airflow_app.command("pools")
+@one_line_errors
 def airflow_pools() -> None:
     """Print the pools file for `airflow pools import`: one pool per department system, with its size.
 
     Example: hub airflow pools > .hub/airflow/pools.json && airflow pools import .hub/airflow/pools.json
     """
-    from pipeline.config import ConfigError
     from orchestration.pools import pools_json
 
-    try:
-        sys.stdout.write(pools_json())
-    except ConfigError as exc:
-        fail(str(exc))
+    sys.stdout.write(pools_json())
 
 
-def main() -> None:  # pragma: no cover - console script entry
-    logging.basicConfig(level=logging.WARNING)
+def main() -> None:
+    """The console script: logging set up once (``HUB_LOG_LEVEL``, default WARNING), then the command."""
+    import os
+
+    level = os.environ.get("HUB_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=getattr(logging, level, logging.WARNING),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app()
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -27,22 +25,8 @@ def warehouse(url: str | None = None):
     return engine
 
 
-@contextmanager
-def one_run_per_source(engine, name: str) -> Iterator[None]:
-    """Hold the source's advisory lock in the warehouse while it loads.
-
-    A source's runs share its watermark; ``max_active_runs=1`` keeps a DAG's scheduled runs apart,
-    but a backfill runs its own (``--max-active-runs``): the second run waits, then reads nothing new.
-    """
-    from sqlalchemy import func, select
-
-    key = select(func.hashtext(f"lienthong.source.{name}"))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(select(func.pg_advisory_lock(key.scalar_subquery())))
-        try:
-            yield
-        finally:
-            conn.execute(select(func.pg_advisory_unlock(key.scalar_subquery())))
+LOCK_WAIT = 3600.0
+"""How long a task waits for another run of its source (a backfill's own runs queue on it)."""
 
 
 def load_source(name: str, *, interval: tuple[datetime | None, datetime | None] = (None, None),
@@ -58,8 +42,7 @@ def load_source(name: str, *, interval: tuple[datetime | None, datetime | None] 
 
     source = get_source(name)
     engine = warehouse(warehouse_url)
-    with one_run_per_source(engine, name):
-        result = run_source(source, engine, full_refresh=full_refresh)
+    result = run_source(source, engine, full_refresh=full_refresh, wait=LOCK_WAIT)
     ids = [b.batch_id for b in result.batches]
     summary = {
         "source": name, "schema": source.schema, "audit_run_id": result.run_id,

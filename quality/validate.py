@@ -1,9 +1,8 @@
 """Run a schema's suite on a mapped batch and say which rows failed which check, and why.
 
 One pass in COMPLETE form names the failing rows (SUMMARY computes the same index lists and
-only cuts them short, so a second, cheaper pass would cost more, not less). If one check fails
-for most of the batch the source is broken (a changed column or date format) and the batch is
-held whole with one reason instead of being itemised.
+only cuts them short, so a second, cheaper pass would cost more, not less). Whether the
+failures hold the batch is decided in ``quarantine.hold``, with the mapping's.
 """
 from __future__ import annotations
 
@@ -23,8 +22,6 @@ from schemas.mapping import CheckFailure
 class Validation:
     failures: list[CheckFailure] = field(default_factory=list)
     statistics: dict = field(default_factory=dict)
-    held: str | None = None
-    """Set when the batch is held whole: the one reason for all its rows."""
 
 
 def _run(frame: pd.DataFrame, suite: gx.ExpectationSuite, result_format: dict) -> ExpectationSuiteValidationResult:
@@ -51,8 +48,9 @@ RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 3,
                  "return_unexpected_index_query": False, "exclude_unexpected_values": True}
 
 
-def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite, *, max_failure_ratio: float = 0.5,
-             hold_min_rows: int = 20) -> Validation:
+def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite) -> Validation:
+    """Which rows failed which expectation; whether that holds the batch is the quarantine's call
+    (``quarantine.hold_reason``), the same rule as for the mapping's failures."""
     if frame.empty:
         return Validation(statistics={"evaluated_expectations": 0, "rows": 0})
     result = _run(frame, suite, RESULT_FORMAT)
@@ -65,16 +63,6 @@ def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite, *, max_failure_rat
         info = broken[0].exception_info
         raise RuntimeError(f"expectation {broken[0].expectation_config.type} could not run: "
                            f"{info.get('exception_message')}")
-    worst = max(failed, key=lambda r: r.result.get("unexpected_count") or 0, default=None)
-    if worst is not None and len(frame) >= hold_min_rows and \
-            (worst.result.get("unexpected_count") or 0) / len(frame) > max_failure_ratio:
-        meta = worst.expectation_config.meta
-        rows = np.asarray(worst.result.get("unexpected_index_list") or [], dtype=np.int64)
-        example = _reasons(frame, worst.expectation_config)(rows[:1])[0] if rows.size else "no example"
-        return Validation(statistics=stats, held=(
-            f"batch held whole: check {meta['check']} failed for "
-            f"{100 * worst.result['unexpected_count'] / len(frame):.0f}% of rows (e.g. {example}); "
-            "the source looks broken (changed columns or formats?)"))
     failures = []
     for r in failed:
         rows = np.asarray(r.result.get("unexpected_index_list") or [], dtype=np.int64)

@@ -13,7 +13,8 @@ from conftest import scalar
 from pipeline.config import ConfigError
 from orchestration.local_secret import local_secret
 from orchestration.pools import pools
-from orchestration.run import load_source, one_run_per_source
+from orchestration.run import load_source
+from warehouse.lock import one_run_per_source
 
 SOURCE = "bacgiang_dossiers_export"
 
@@ -24,7 +25,7 @@ def test_a_second_run_of_a_source_waits_for_the_first_and_the_connection_names_t
     url = make_url(engine.url.render_as_string(hide_password=False)).set(drivername="postgres")
     monkeypatch.delenv("HUB_WAREHOUSE_URL")
     done = {}
-    with one_run_per_source(engine, SOURCE):
+    with one_run_per_source(engine, SOURCE, "test-holder"):
         worker = threading.Thread(target=lambda: done.update(load_source(
             SOURCE, warehouse_url=url.render_as_string(hide_password=False))))
         worker.start()

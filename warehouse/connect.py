@@ -21,10 +21,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.engine import make_url
 
 DATABASE = "lienthong"
-CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+CONNECT_ARGS = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
                 "keepalives_count": 3, "tcp_user_timeout": 15000}
-"""A warehouse that went away is noticed in seconds: a connection attempt gives up after 5 s, and
-over TCP a silent peer is dropped after about 15 s (keepalives), not after the kernel's minutes."""
+"""A warehouse that went away is noticed in seconds: over TCP a silent peer is dropped after about
+15 s (keepalives), not after the kernel's minutes; a connection attempt gives up after
+CONNECT_TIMEOUT."""
 log = logging.getLogger(__name__)
 
 
@@ -71,7 +72,7 @@ def embedded_url(data_dir: Path) -> str:
         except Exception as exc:  # the wheel raises bare subprocess errors; say what failed
             raise WarehouseError(f"could not start the embedded PostgreSQL in {data_dir}: {exc}") from exc
         engine = create_engine(embedded.url(server, data_dir, "postgres"), isolation_level="AUTOCOMMIT",
-                               connect_args=CONNECT_ARGS)
+                               connect_args={**CONNECT_ARGS, "connect_timeout": CONNECT_TIMEOUT})
         with engine.connect() as conn:
             exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": DATABASE}).scalar()
             if not exists:
@@ -107,10 +108,33 @@ def warehouse_url() -> str:
     return postgres_url(url) if url else embedded_url(warehouse_dir())
 
 
+CONNECT_TIMEOUT = 10
+"""Seconds a connection attempt may take: a server that does not answer is named, not waited on."""
+
+
+def where(url) -> str:
+    """Host and port (or socket folder) of a URL: what a person needs to find the server, never a password."""
+    url = make_url(url) if isinstance(url, str) else url
+    socket = url.query.get("host")
+    if url.host:
+        return f"{url.host}:{url.port or 5432}"
+    return f"the socket in {socket}" if socket else "the local socket"
+
+
 @cache
 def _engine(url: str) -> Engine:
-    engine = create_engine(url, pool_pre_ping=True, connect_args=CONNECT_ARGS)
-    event.listen(engine, "handle_error", _went_away)
+    engine = create_engine(url, pool_pre_ping=True, connect_args={**CONNECT_ARGS, "connect_timeout": CONNECT_TIMEOUT})
+    try:
+        with engine.connect():
+            pass
+    except Exception as exc:
+        engine.dispose()
+        reason = (str(getattr(exc, "orig", exc)).strip().splitlines() or [type(exc).__name__])[0]
+        if engine.url.password:
+            reason = reason.replace(engine.url.password, "***")
+        raise WarehouseError(f"the warehouse at {where(engine.url)} (database {engine.url.database!r}) "
+                             f"does not answer: {reason}") from None
+    event.listen(engine, "handle_error", _went_away)  # from now on, a lost server is one line
     return engine
 
 

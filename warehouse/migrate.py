@@ -143,3 +143,12 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn, opts={"version_table_schema": "audit"}).get_current_revision()
 
 
+
+
+def require_tables(engine: Engine) -> None:
+    """For commands that only read: the warehouse must have been created, and they never create it."""
+    if current_revision(engine) is None:
+        from warehouse.connect import where
+
+        raise MigrationError(f"the warehouse at {where(engine.url)} has no tables yet: "
+                             "run `hub warehouse upgrade` or `hub run` first")

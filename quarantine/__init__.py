@@ -1,0 +1,14 @@
+"""Quarantine: what the run does with the records that failed a check, and when it holds a batch.
+
+The policy lives here, not in the run: which rows go to quarantine and with which reasons
+(:func:`quarantine_rows`), when a batch is held whole as a broken source (:func:`hold_reason`,
+one rule for the mapping's failures and for Great Expectations' results), how a raw record is
+protected before it is kept (:func:`protector`), and which keys an earlier batch of the same read
+already loaded or another source owns (:func:`left_out`). ``warehouse.load.quarantine`` only writes what this hands it.
+"""
+from quarantine.hold import hold_reason
+from quarantine.records import (Quarantined, adapter_failures, left_out, quarantine_rows, scrub_positions,
+                                undecodable)
+
+__all__ = ["Quarantined", "adapter_failures", "hold_reason", "left_out", "quarantine_rows", "scrub_positions",
+           "undecodable"]
