@@ -152,7 +152,8 @@ def refdata_sync(
 
     Example: hub refdata sync --province 24
     """
-    from refdata.sync import served_provinces, sync
+    from refdata.sync import served_provinces
+    from sync.publish import refresh_and_publish
     from warehouse.connect import get_engine
     from warehouse.migrate import upgrade
 
@@ -160,7 +161,7 @@ def refdata_sync(
         None if province.lower() == "all" else [p.strip() for p in province.split(",")])
     engine = get_engine()
     upgrade(engine)
-    r = sync(engine, provinces)
+    r = refresh_and_publish(engine, provinces)
     console.print(f"administrative units: {r.inserted} new, {r.closed} closed, {r.corrected} corrected, "
                   f"{r.unchanged} unchanged; crosswalk {r.crosswalk} links; code lists {r.code_lists} codes "
                   f"(scope: {'whole country' if provinces is None else ', '.join(provinces)})", highlight=False)
@@ -327,10 +328,23 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command()
+class _ChecksFromRegistry(typer.core.TyperCommand):
+    """``hub reconcile --help`` lists the registered checks when shown, so a check added since the
+    CLI was imported (a new file in sync/checks/, or one registered by a test) is listed too."""
+
+    def format_help(self, ctx, formatter):
+        from sync.checks import help_text
+
+        for param in self.params:
+            if param.name == "check":
+                param.help = help_text()
+        return super().format_help(ctx, formatter)
+
+
+@app.command(cls=_ChecksFromRegistry)
 @one_line_errors
 def reconcile(
-    check: Annotated[Optional[str], typer.Option(help="Only this check: indicators, dossiers, documents, beneficiaries.")] = None,
+    check: Annotated[Optional[str], typer.Option(help="Only this check (the registered checks are listed here).")] = None,
     period: Annotated[Optional[str], typer.Option(help="Only this period (2025-06, 2025-06-30, 2025-Q2).")] = None,
     as_of_geography: Annotated[str, typer.Option("--as-of-geography",
                                                  help="legacy: each period on its own map; 2025: legacy figures "

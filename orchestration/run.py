@@ -82,8 +82,7 @@ def reconciliation(warehouse_url: str | None = None) -> dict[str, Any]:
 
 def refdata_sync(warehouse_url: str | None = None) -> dict[str, Any]:
     """Refresh the administrative units, crosswalk and code lists of the provinces served."""
-    from refdata.sync import served_provinces, sync
+    from refdata.sync import served_provinces
+    from sync.publish import refresh_and_publish
 
-    result = asdict(sync(warehouse(warehouse_url), served_provinces()))
-    result.pop("versions", None)
-    return result
+    return asdict(refresh_and_publish(warehouse(warehouse_url), served_provinces()))

@@ -68,12 +68,13 @@ class RunResult:
 
 def prepare_warehouse(engine: Engine) -> None:
     """Migrate, and load the reference data on first use: checks read the ref tables."""
-    from refdata import sync
+    from refdata.sync import is_loaded
+    from sync.publish import refresh_and_publish
     from warehouse.migrate import upgrade
 
     upgrade(engine)
-    if not sync.is_loaded(engine):
-        sync.sync(engine)
+    if not is_loaded(engine):
+        refresh_and_publish(engine)
 
 
 def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: Batch,

@@ -1,26 +1,21 @@
-"""Checks that know Vietnamese identifiers, as registered Great Expectations expectations.
+"""Checks that know Vietnamese data, as registered Great Expectations expectations.
 
 Each is a proper Expectation class with its metric, so it runs inside the suite and is
-reported like any built-in. The rules themselves are plain vectorised functions (also used
-to explain a failure in words that name the bad value), so a rule is written once.
+reported like any built-in. The rules themselves are plain functions (also used to explain a
+failure in words that name the bad value), so a rule is written once:
 
-- CCCD (căn cước công dân): 12 digits; digits 1-3 the province of birth registration; digit
-  4 the sex and century of birth; digits 5-6 the last two digits of the birth year.
-- Tax code (mã số thuế): 10 digits with the check digit of python-stdnum's ``stdnum.vn.mst``,
-  or a branch as 10 digits + '-' + 3 digits.
-- Administrative unit code valid at the record's own date, read against ``ref.admin_unit``.
-- Text stored trimmed and in Unicode NFC.
+- the formats a schema field may declare (``format:``: cccd, vn_tax_code, name, ...) live one
+  per file in ``quality/formats/``; their expectation classes are made here from the registry;
+- an administrative unit code valid at the record's own date, read against ``ref.admin_unit``.
 """
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Callable
+import types
+from functools import cache
 from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from stdnum.vn import mst
 
 import quality  # noqa: F401
 from great_expectations.execution_engine import PandasExecutionEngine
@@ -31,62 +26,10 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_condition_partial, column_pair_condition_partial, multicolumn_condition_partial)
 
 from quality import catalogs
-
-# Province codes of birth registration in a CCCD: the 63 provinces before the 2025 reform
-# (Thông tư 59/2021/TT-BCA, Phụ lục I), written with a leading 0.
-CCCD_PROVINCES = frozenset("0" + c for c in (
-    "01 02 04 06 08 10 11 12 14 15 17 19 20 22 24 25 26 27 30 31 33 34 35 36 37 38 40 42 44 45 46 48 "
-    "49 51 52 54 56 58 60 62 64 66 67 68 70 72 74 75 77 79 80 82 83 84 86 87 89 91 92 93 94 95 96").split())
-# Digit 4: (sex, first year of the century). 0/1 = 20th century, 2/3 = 21st, ... male first.
-CENTURY = {0: ("male", 1900), 1: ("female", 1900), 2: ("male", 2000), 3: ("female", 2000),
-           4: ("male", 2100), 5: ("female", 2100), 6: ("male", 2200), 7: ("female", 2200),
-           8: ("male", 1800), 9: ("female", 1800)}
-TWELVE_DIGITS = re.compile(r"^\d{12}$")
-TAX_CODE = re.compile(r"^\d{10}(-\d{3})?$")
-
-
-def cccd_problem(value: object, birth: object = None, sex: object = None) -> str | None:
-    """Why a citizen ID is wrong (naming the value), or None when it is right."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    v = str(value)
-    if not TWELVE_DIGITS.match(v):
-        return f"citizen ID {v!r} is not 12 digits"
-    if v[:3] not in CCCD_PROVINCES:
-        return f"citizen ID {v!r} starts with {v[:3]}, which is not a province code of birth registration"
-    code_sex, century = CENTURY[int(v[3])]
-    if sex is not None and not pd.isna(sex) and str(sex) != code_sex:
-        return f"citizen ID {v!r}: digit 4 ({v[3]}) means {code_sex}, but sex is {sex}"
-    if birth is not None and not pd.isna(birth):
-        year = pd.Timestamp(birth).year
-        if not century <= year < century + 100:
-            return (f"citizen ID {v!r}: digit 4 ({v[3]}) means born {century}-{century + 99}, "
-                    f"but the date of birth is in {year}")
-        if v[4:6] != f"{year % 100:02d}":
-            return f"citizen ID {v!r}: digits 5-6 ({v[4:6]}) should be the birth year's last two digits ({year % 100:02d})"
-    return None
-
-
-def tax_code_problem(value: object) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    v = str(value)
-    if not TAX_CODE.match(v):
-        return f"tax code {v!r} is neither 10 digits nor 10 digits + '-' + 3 digits"
-    if not mst.is_valid(v):
-        return f"tax code {v!r} has a wrong check digit (10th digit)"
-    return None
-
-
-def normalized_text_problem(value: object) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    v = str(value)
-    if v != v.strip():
-        return f"{v!r} has leading or trailing spaces"
-    if not unicodedata.is_normalized("NFC", v):
-        return f"{v!r} is not in Unicode NFC"
-    return None
+from quality.formats import formats
+from quality.formats.cccd import cccd_problem  # noqa: F401  (the rules, importable where they were)
+from quality.formats.name import normalized_text_problem  # noqa: F401
+from quality.formats.vn_tax_code import tax_code_problem  # noqa: F401
 
 
 def admin_units_valid(codes: pd.Series, dates: pd.Series) -> pd.Series:
@@ -123,61 +66,47 @@ def admin_unit_problem(code: object, on: object) -> str:
 
 # --- metrics and expectations ------------------------------------------------------------
 
-def _mask(problem: Callable[[object], str | None], column: pd.Series) -> pd.Series:
-    return column.map(lambda v: problem(v) is None).astype(bool)
+def _camel(rule: str) -> str:
+    return "".join(p.capitalize() for p in rule.split("_"))
 
 
-class ColumnValuesValidVnTaxCode(ColumnMapMetricProvider):
-    condition_metric_name = "column_values.valid_vn_tax_code"
+@cache
+def format_expectation(name: str) -> type:
+    """The expectation a registered format runs as, made once per format from its registration.
 
-    @column_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(cls, column, **kwargs):
-        return _mask(tax_code_problem, column)
+    A format reading one field is a column map expectation; one reading related fields too (a
+    citizen ID with the date of birth and sex) a multicolumn one, given the columns in order.
+    """
+    fmt = formats()[name]
+    rule = fmt.problem
+    if fmt.related:
+        def condition(cls, column_list, **kwargs):
+            columns = [column_list[c] for c in column_list.columns]
+            return pd.Series([rule(*values) is None for values in zip(*columns)], index=column_list.index, dtype=bool)
 
+        metric, base, partial = f"multicolumn_values.{fmt.rule}", MulticolumnMapMetricProvider, multicolumn_condition_partial
+        expectation_base = MulticolumnMapExpectation
+        annotations = {"map_metric": ClassVar[str],
+                       "ignore_row_if": Literal["all_values_are_missing", "any_value_is_missing", "never"]}
+        body = {"ignore_row_if": "all_values_are_missing", "success_keys": ("mostly", "ignore_row_if")}
+        domain = {"condition_domain_keys": ("batch_id", "table", "column_list", "row_condition", "condition_parser",
+                                            "ignore_row_if")}
+    else:
+        def condition(cls, column, **kwargs):
+            return column.map(lambda v: rule(v) is None).astype(bool)
 
-class ExpectColumnValuesToBeValidVnTaxCode(ColumnMapExpectation):
-    """Mã số thuế: 10 digits with a valid check digit, or 10 + '-' + 3 for a branch."""
-
-    map_metric: ClassVar[str] = "column_values.valid_vn_tax_code"
-    success_keys = ("mostly",)
-
-
-class ColumnValuesNormalizedText(ColumnMapMetricProvider):
-    condition_metric_name = "column_values.normalized_text"
-
-    @column_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(cls, column, **kwargs):
-        return _mask(normalized_text_problem, column)
-
-
-class ExpectColumnValuesToBeNormalizedText(ColumnMapExpectation):
-    """Names in NFC and trimmed: the same name typed in NFD is the same person."""
-
-    map_metric: ClassVar[str] = "column_values.normalized_text"
-    success_keys = ("mostly",)
-
-
-class MulticolumnValidCccd(MulticolumnMapMetricProvider):
-    condition_metric_name = "multicolumn_values.valid_cccd"
-    condition_domain_keys = ("batch_id", "table", "column_list", "row_condition", "condition_parser",
-                             "ignore_row_if")
-
-    @multicolumn_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(cls, column_list, **kwargs):
-        cols = list(column_list.columns)
-        ids = column_list[cols[0]]
-        births = column_list[cols[1]] if len(cols) > 1 else pd.Series(None, index=ids.index)
-        sexes = column_list[cols[2]] if len(cols) > 2 else pd.Series(None, index=ids.index)
-        return pd.Series([cccd_problem(i, b, s) is None for i, b, s in zip(ids, births, sexes)],
-                         index=ids.index, dtype=bool)
+        metric, base, partial = f"column_values.{fmt.rule}", ColumnMapMetricProvider, column_condition_partial
+        expectation_base = ColumnMapExpectation
+        annotations, body, domain = {"map_metric": ClassVar[str]}, {"success_keys": ("mostly",)}, {}
+    type(f"Metric{_camel(fmt.rule)}", (base,), {
+        "condition_metric_name": metric, **domain, "_pandas": partial(engine=PandasExecutionEngine)(condition)})
+    return types.new_class(fmt.expectation_class, (expectation_base,), exec_body=lambda ns: ns.update({
+        "__annotations__": annotations, "__module__": __name__, "map_metric": metric,
+        "__doc__": (rule.__doc__ or fmt.name), **body}))
 
 
-class ExpectMulticolumnValuesToBeValidCccd(MulticolumnMapExpectation):
-    """CCCD in column_list[0], checked against date of birth [1] and sex [2] when given."""
-
-    ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "all_values_are_missing"
-    map_metric: ClassVar[str] = "multicolumn_values.valid_cccd"
-    success_keys = ("mostly", "ignore_row_if")
+for _name in formats():  # registered in Great Expectations on import, as a class statement would be
+    format_expectation(_name)
 
 
 class ColumnPairAdminUnitValidAtDate(ColumnPairMapMetricProvider):
@@ -201,16 +130,12 @@ class ExpectColumnPairValuesToBeAdminUnitValidAtDate(ColumnPairMapExpectation):
 # --- reasons -----------------------------------------------------------------------------
 
 def explain(name: str, frame: pd.DataFrame, rows: np.ndarray, kwargs: dict) -> list[str]:
-    """Plain words for each failing row, from the same rule that failed it."""
-    if name == "cccd":
-        columns = (list(kwargs["column_list"]) + [None, None])[:3]
-        values = [frame[c].loc[rows].tolist() if c else [None] * len(rows) for c in columns]
-        return [cccd_problem(*t) or "citizen ID is invalid" for t in zip(*values)]
-    if name == "tax_code":
-        return [tax_code_problem(v) or "tax code is invalid" for v in frame[kwargs["column"]].loc[rows]]
-    if name == "normalized_text":
-        return [f"{kwargs['column']} {normalized_text_problem(v)}" for v in frame[kwargs["column"]].loc[rows]]
+    """Plain words for each failing row, from the same rule that failed it (a format's name, or
+    ``admin_unit_at_date``)."""
     if name == "admin_unit_at_date":
         return [admin_unit_problem(c, d) for c, d in zip(frame[kwargs["column_A"]].loc[rows],
                                                          frame[kwargs["column_B"]].loc[rows])]
-    raise KeyError(name)
+    fmt = formats()[name]
+    columns = list(kwargs["column_list"]) if fmt.related else [kwargs["column"]]
+    values = [frame[c].loc[rows].tolist() for c in columns]
+    return [fmt.describe(columns[0], *t) for t in zip(*values)]

@@ -17,6 +17,7 @@ import great_expectations.expectations as gxe
 
 from quality import catalogs, checks
 from quality.context import gx_context
+from quality.formats import formats
 from schemas import Schema
 
 
@@ -63,17 +64,11 @@ def expectations(schema: Schema, *, now: datetime | None = None, cats: catalogs.
             yield checks.ExpectColumnPairValuesToBeAdminUnitValidAtDate(
                 column_A=col, column_B=f.admin_unit_at, ignore_row_if="either_value_is_missing",
                 meta=_meta(f"admin_unit_at_date:{col}", explain="admin_unit_at_date"))
-        if f.format == "cccd":
-            columns = [col] + [c for c in (f.birth_date_field, f.sex_field) if c]
-            yield checks.ExpectMulticolumnValuesToBeValidCccd(
-                column_list=columns, ignore_row_if="all_values_are_missing",
-                meta=_meta(f"cccd:{col}", explain="cccd"))
-        elif f.format == "vn_tax_code":
-            yield checks.ExpectColumnValuesToBeValidVnTaxCode(
-                column=col, meta=_meta(f"tax_code:{col}", explain="tax_code"))
-        elif f.format == "name":
-            yield checks.ExpectColumnValuesToBeNormalizedText(
-                column=col, meta=_meta(f"normalized_text:{col}", explain="normalized_text"))
+        if f.format:
+            fmt = formats()[f.format]  # a format reading related fields gets them, in its order
+            where = {"column_list": fmt.columns(f), "ignore_row_if": "all_values_are_missing"} if fmt.related \
+                else {"column": col}
+            yield checks.format_expectation(fmt.name)(**where, meta=_meta(f"{fmt.check}:{col}", explain=fmt.name))
 
 
 def build_suite(schema: Schema, *, now: datetime | None = None,

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, and_, case, or_, select
+from sqlalchemy import Connection, FromClause, and_, case, literal_column, or_, select
+from sqlalchemy.dialects import postgresql
 
 from warehouse.tables import admin_unit, admin_unit_crosswalk
 
@@ -26,10 +27,23 @@ class AdminUnit:
     valid_to: date | None
 
 
-def _valid_on(on: date):
-    return and_(admin_unit.c.superseded_at.is_(None),
-                or_(admin_unit.c.valid_from.is_(None), admin_unit.c.valid_from <= on),
-                or_(admin_unit.c.valid_to.is_(None), admin_unit.c.valid_to >= on))
+def valid_on(on, units: FromClause = admin_unit):
+    """A unit version in force on ``on`` (a date or a column): the one place this rule is written.
+
+    A superseded row was a mistake corrected later, so it never counts; an open bound is open.
+    ``units`` is ``ref.admin_unit`` or an alias of it, so a query joining the table twice (a
+    unit and its parent) asks the same question of each.
+    """
+    return and_(units.c.superseded_at.is_(None),
+                or_(units.c.valid_from.is_(None), units.c.valid_from <= on),
+                or_(units.c.valid_to.is_(None), units.c.valid_to >= on))
+
+
+def valid_on_sql(alias: str, on: str) -> str:
+    """:func:`valid_on` rendered for the reconciliation queries written as SQL text: ``alias``
+    names ``ref.admin_unit`` in the query and ``on`` the column holding the day. Rendered by
+    SQLAlchemy from the same construct, so the rule is never copied or patched as text."""
+    return str(valid_on(literal_column(on), admin_unit.alias(alias)).compile(dialect=postgresql.dialect()))
 
 
 def _day(on: date | datetime) -> date:
@@ -42,13 +56,13 @@ def _unit(row) -> AdminUnit:
 
 def unit_at(conn: Connection, code: str, on: date | datetime) -> AdminUnit | None:
     """The unit ``code`` named on ``on``, or None if no unit had that code that day."""
-    row = conn.execute(select(admin_unit).where(admin_unit.c.code == code, _valid_on(_day(on)))).mappings().first()
+    row = conn.execute(select(admin_unit).where(admin_unit.c.code == code, valid_on(_day(on)))).mappings().first()
     return _unit(row) if row else None
 
 
 def units_at(conn: Connection, on: date | datetime, *, level: str | None = None,
              parent_code: str | None = None) -> list[AdminUnit]:
-    query = select(admin_unit).where(_valid_on(_day(on))).order_by(admin_unit.c.code)
+    query = select(admin_unit).where(valid_on(_day(on))).order_by(admin_unit.c.code)
     if level:
         query = query.where(admin_unit.c.level == level)
     if parent_code:

@@ -4,11 +4,14 @@ A unit that changes in a refresh is never overwritten. A unit still in force is 
 day before the refresh and a new version opens that day; a unit of the legacy era (already
 closed by the reform) is a correction, so the old row is marked superseded and the
 corrected row takes its validity. A unit gone from the package is closed, not deleted.
+
+Publishing the refreshed catalogues to the levels is not reference data's business: the
+command runs :func:`sync.publish.refresh_and_publish`, which calls this and then publishes.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -33,7 +36,6 @@ class SyncResult:
     crosswalk: int = 0
     code_lists: int = 0
     indicators: int = 0
-    versions: dict = field(default_factory=dict)
 
 
 def served_provinces() -> list[str] | None:
@@ -85,9 +87,6 @@ def sync(engine: Engine, provinces: list[str] | None = ..., today: date | None =
         result.crosswalk = len(links)
         result.code_lists = sync_code_lists(conn)
         result.indicators = sync_indicators(conn)
-    from sync.publish import publish  # the levels' feeds follow what the hub now holds
-
-    result.versions = publish(engine)
     return result
 
 

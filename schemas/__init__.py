@@ -24,7 +24,6 @@ def schema_dir() -> Path:
     """``HUB_SCHEMAS_DIR`` or the shipped folder: a deployment may keep its schema files apart."""
     return Path(os.environ.get("HUB_SCHEMAS_DIR", SCHEMA_DIR))
 FIELD_TYPES = {"string", "timestamp", "date", "integer", "decimal", "boolean"}
-FORMATS = {"cccd", "vn_tax_code", "name"}
 
 
 class SchemaError(HubError, ValueError):
@@ -51,7 +50,7 @@ class Field:
     admin_unit_at: str | None = None
     """An administrative unit code that must name a unit on the date in this field."""
     format: str | None = None
-    """A domain format with its own check: cccd, vn_tax_code, name (NFC, trimmed)."""
+    """A domain format with its own check, registered in quality/formats/ (cccd, vn_tax_code, name, ...)."""
     birth_date_field: str | None = None
     sex_field: str | None = None
     pii: bool = False
@@ -106,6 +105,18 @@ class Schema:
         raise SchemaError(f"schema {self.name!r} has no field {name!r}")
 
 
+def _format_problems(f: Field) -> list[str]:
+    from quality.formats import formats  # the registry reads no Great Expectations
+
+    known = formats()
+    if f.format not in known:
+        return [f"{f.name}: unknown format {f.format!r} (known: {', '.join(known)})"]
+    if f.type not in known[f.format].applies_to:
+        return [f"{f.name}: format {f.format!r} applies to {', '.join(known[f.format].applies_to)} fields, "
+                f"not {f.type}"]
+    return []
+
+
 def _parse(data: dict, path: Path | None) -> Schema:
     where = path.name if path else "schema"
     try:
@@ -141,8 +152,8 @@ def _parse(data: dict, path: Path | None) -> Schema:
             other = getattr(f, key)
             if other and other not in names:
                 problems.append(f"{f.name}.{key} names unknown field {other!r}")
-        if f.format and f.format not in FORMATS:
-            problems.append(f"{f.name}: unknown format {f.format!r} (known: {', '.join(sorted(FORMATS))})")
+        if f.format:
+            problems += _format_problems(f)
         if f.type in ("date", "timestamp") and (f.min is None or (f.max is None and not f.not_in_future)):
             problems.append(f"{f.name}: a {f.type} field states its bounds (min, and max or not_in_future)")
         if f.min is not None and f.max is not None and f.min > f.max:

@@ -18,9 +18,10 @@ import os
 from typing import Any
 
 import requests
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, func, insert, select
 
-from sync.findings import Finding
+from refdata import sync as refdata_sync
+
 from warehouse.tables import admin_unit, catalogue_push, catalogue_version, code_list
 
 ADMIN_UNITS = "admin_unit"
@@ -81,6 +82,13 @@ def publish(engine: Engine, names: list[str] | None = None) -> dict[str, int]:
     return out
 
 
+def refresh_and_publish(engine: Engine, provinces: list[str] | None = ..., today=None) -> refdata_sync.SyncResult:
+    """Load or refresh the reference data, then publish: the levels' feeds follow what the hub now holds."""
+    result = refdata_sync.sync(engine, provinces, today)
+    publish(engine)
+    return result
+
+
 def snapshot(conn: Connection, catalogue: str, version: int | None = None) -> dict[str, Any]:
     version = version or latest_version(conn, catalogue)
     if version is None:
@@ -130,36 +138,3 @@ def push(engine: Engine, catalogue: str, *, target: str, url: str, token_env: st
         raise PublishError(f"pushing {catalogue} v{body['to_version']} to {target} {status} (HTTP {code})")
     return {"status": status, "version": body["to_version"], "sent": {k: len(body[k]) for k in
                                                                      ("added", "changed", "removed")}}
-
-
-HOLDINGS = text("""
-SELECT holder, catalogue, claimed_version, code, label FROM core.catalogue_entry ORDER BY holder, catalogue, code
-""")
-
-
-def drift(conn: Connection) -> list[Finding]:
-    """Each holder's copy against the version it claims: missing, extra and changed entries."""
-    copies: dict[tuple[str, str, int], dict[str, str | None]] = {}
-    for r in conn.execute(HOLDINGS).mappings():
-        copies.setdefault((r["holder"], r["catalogue"], r["claimed_version"]), {})[r["code"]] = r["label"]
-    findings = []
-    for (holder, name, version), held in copies.items():
-        try:
-            hub = snapshot(conn, name, version)["entries"]
-        except PublishError as exc:
-            findings.append(Finding("catalogue_drift", holder, f"{name} v{version}", "version", None,
-                                    detail=f"{holder} claims {name} version {version}: {exc}"))
-            continue
-        hub_labels = {e["code"]: e.get("label", e.get("name")) for e in hub.values()}
-        for code in sorted(set(hub_labels) - set(held)):
-            findings.append(Finding("catalogue_drift", holder, f"{name} v{version}", f"missing:{code}", None,
-                                    detail=f"{holder} lacks {name} entry {code} ({hub_labels[code]})"))
-        for code in sorted(set(held) - set(hub_labels)):
-            findings.append(Finding("catalogue_drift", holder, f"{name} v{version}", f"extra:{code}", None,
-                                    detail=f"{holder} holds {name} entry {code}, which version {version} lacks"))
-        for code in sorted(set(held) & set(hub_labels)):
-            if held[code] != hub_labels[code]:
-                findings.append(Finding("catalogue_drift", holder, f"{name} v{version}", f"changed:{code}", None,
-                                        detail=f"{holder} has {name} {code} as {held[code]!r}; "
-                                               f"version {version} says {hub_labels[code]!r}"))
-    return findings

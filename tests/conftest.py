@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from adapters.vietnamese_text import cp1258_text
 from demo.social import csv_text
 from pipeline.config import REPO_ROOT, SourceConfig, load_sources
-from refdata.sync import sync
+from sync.publish import refresh_and_publish
 from warehouse.connect import embedded_url, get_engine
 from warehouse.migrate import upgrade
 
@@ -55,7 +55,7 @@ def template_url(outside_tmp) -> str:
     url = embedded_url(outside_tmp("pg") / "warehouse")
     engine = create_engine(url)
     upgrade(engine)
-    sync(engine, ["24"])  # the province the hub serves: legacy Bắc Giang, now part of Bắc Ninh
+    refresh_and_publish(engine, ["24"])  # the province the hub serves: legacy Bắc Giang, now part of Bắc Ninh
     engine.dispose()
     return url
 
