@@ -77,6 +77,7 @@ def test_a_killed_warehouse_gives_one_line_naming_stage_and_batch_and_the_next_r
     assert lines[0].startswith("error: source 'bacgiang_dossiers_export', ")
     assert "the warehouse went away" in lines[0] and "Traceback" not in err
     assert took < 20, f"the run took {took:.1f} s to notice the warehouse had gone"
+    print(f"postmaster killed: the run exited {took:.1f} s later with: {lines[0]}")
     # the next run restarts the server, closes the batch left open and loads the rest
     again = subprocess.run([HUB, "run", "bacgiang_dossiers_export"], env=env, capture_output=True, text=True,
                            timeout=600)
