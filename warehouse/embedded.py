@@ -187,7 +187,7 @@ def _server_class():
             """The data folder, or a private folder when its path is too long for a socket."""
             if len(os.fsencode(self.pgdata / SOCKET_NAME)) <= MAX_SOCKET_PATH:
                 return self.pgdata
-            private = Path(tempfile.mkdtemp(prefix="lienthong-pg-"))  # mode 700, ours
+            private = Path(tempfile.mkdtemp(prefix="lienthong-socket-"))  # mode 700, ours
             _chown(private, self.system_user)
             if len(os.fsencode(private / SOCKET_NAME)) > MAX_SOCKET_PATH:
                 raise EmbeddedServerError(f"no socket path short enough for {self.pgdata}: set TMPDIR shorter")
@@ -223,7 +223,13 @@ def _server_class():
         def _cleanup(self) -> None:
             with self._lock:
                 self.prune_handles()
+            info = self._postmaster_info
             super()._cleanup()
+            if info is not None and info.socket_dir not in (None, self.pgdata) and not _postgres_running(info):
+                try:  # the private socket folder, empty once the server stopped
+                    info.socket_dir.rmdir()
+                except OSError:
+                    pass
 
     return OwnerOnlyServer
 
