@@ -42,14 +42,17 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
 
     ``suite`` is the expectation suite, or a function that makes it when first needed."""
     if batch.records.columns.empty and batch.rejected:  # nothing could be split into fields
+        quarantine.scrub_positions(batch)
         rows, held = quarantine.undecodable(batch)
         return Checked(pd.DataFrame(), rows, {}, held)
     from quality.validate import validate  # Great Expectations is heavy: import it when a batch runs
 
+    quarantine.scrub_positions(batch)
+
     clock = time.perf_counter()
     mapped = stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
                    fields=source.fields, values=source.values, date_formats=source.date_formats,
-                   timezone=source.timezone)
+                   timezone=source.timezone, locale=source.locale)
     failures, stats, validation = list(mapped.failures), {}, None
     held = quarantine.hold_reason(failures + quarantine.adapter_failures(batch), len(batch),
                                   max_failure_ratio=source.max_failure_ratio)

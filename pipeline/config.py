@@ -25,6 +25,9 @@ DEFAULT_DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
                         "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
+LOCALES = (None, "vi")
+
+
 class ConfigError(HubError, ValueError):
     """sources.yaml names something that does not exist or is malformed."""
 
@@ -42,6 +45,10 @@ class SourceConfig:
     """Per schema field, department value -> the schema's code (e.g. 'Trực tuyến' -> online)."""
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
     timezone: str = "Asia/Ho_Chi_Minh"
+    locale: str | None = None
+    """How the source writes numbers: none (plain, '1234.5': machine formats) or ``vi`` ('1.234,5')."""
+    may_update: tuple[str, ...] = ()
+    """Sources whose keys this one may change; a key belongs to the source that first loaded it."""
     max_failure_ratio: float = 0.5
     """Above this share of failing rows a batch is held whole as a broken source."""
     schedule: str | None = "@daily"
@@ -166,7 +173,11 @@ def load_sources(path: Path | None = None) -> dict[str, SourceConfig]:
         entry.update(options=options, tags=tuple(entry.get("tags", ())),
                      fields={nfc(str(k)): v for k, v in (entry.get("fields") or {}).items()},
                      values={f: {nfc(str(k)): v for k, v in m.items()} for f, m in (entry.get("values") or {}).items()},
-                     date_formats=tuple(entry.get("date_formats", DEFAULT_DATE_FORMATS)))
+                     date_formats=tuple(entry.get("date_formats", DEFAULT_DATE_FORMATS)),
+                     may_update=tuple(entry.get("may_update") or ()))
+        if entry.get("locale") not in LOCALES:
+            raise ConfigError(f"{path.name}: source {name!r} has locale {entry['locale']!r} "
+                              f"(known: vi, or none for plain numbers)")
         sources[name] = SourceConfig(**entry)
     return sources
 

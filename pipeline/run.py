@@ -27,6 +27,7 @@ from pipeline.stage import StageError, stage
 from schemas import Schema
 from quality import catalogs
 from warehouse import audit, digest, load
+from warehouse.connect import WarehouseUnavailable
 from warehouse.lock import one_run_per_source
 
 __all__ = ["BatchResult", "Checked", "RunResult", "StageError", "check_batch", "dry_run", "make_adapter",
@@ -86,10 +87,10 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
     ``snapshot`` source (see :class:`adapters.Adapter`) a key read twice is a duplicate. Records
     skipped as unchanged (``pipeline.unchanged``; ``skipping``: some were, in this run) count as such."""
     origin = batch.origin
-    batch_id = audit.open_batch(engine, run_id=run_id, source=source.name, adapter=source.adapter,
-                                schema_name=schema.name, schema_version=schema.version,
-                                file=origin.get("file"), file_sha256=origin.get("sha256"),
-                                position_start=start, position_end=batch.position)
+    batch_id = stage(source.name, "load (opening its batch)", None, audit.open_batch, engine, run_id=run_id,
+                     source=source.name, adapter=source.adapter, schema_name=schema.name,
+                     schema_version=schema.version, file=origin.get("file"), file_sha256=origin.get("sha256"),
+                     position_start=start, position_end=batch.position)
     read = len(batch)
     try:
         if isinstance(checked, BaseException):
@@ -97,7 +98,7 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
         good = checked.good
         clock = time.perf_counter()
         with engine.begin() as conn:
-            counts = {"inserted": 0, "updated": 0, "unchanged": 0, "repeated": []}
+            counts = {"inserted": 0, "updated": 0, "unchanged": 0, "repeated": [], "conflicts": []}
             digests = unchanged.digests_of(batch, good.index if len(good) else [], skipping=skipping)
             if digests is not None and not len(good):
                 digest.forget(conn, source.name, digests.checked)
@@ -106,9 +107,9 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
                                 batch_id=batch_id, frame=good, positions=[batch.positions[i] for i in good.index],
                                 read=(run_id, audit.same_read(conn, source=source.name, run_id=run_id,
                                                               file=origin.get("file"), sha256=origin.get("sha256")))
-                                if snapshot else None, digests=digests)
-            quarantined = checked.quarantined + quarantine.repeats(batch, good, counts.pop("repeated"),
-                                                                   schema=schema, fields=source.fields)
+                                if snapshot else None, digests=digests, may_update=source.may_update)
+            quarantined = checked.quarantined + quarantine.left_out(batch, good, counts, schema=schema,
+                                                                    fields=source.fields)
             counts["quarantined"] = stage(source.name, "quarantine", batch_id, load.quarantine, conn, schema,
                                            source=source.name, batch_id=batch_id, rows=quarantined)
             counts["read"] = read
@@ -125,7 +126,10 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
         return BatchResult(batch_id, status, counts, checked.held, seconds)
     except BaseException as exc:
         error = exc if isinstance(exc, StageError) else StageError(source.name, "load", exc, batch_id)
-        audit.fail_batch(engine, batch_id, str(error), rows_read=read)
+        try:
+            audit.fail_batch(engine, batch_id, str(error), rows_read=read)
+        except WarehouseUnavailable:  # left running: the source's next run closes it as abandoned
+            pass
         if error is exc:
             raise
         raise error from exc
@@ -146,9 +150,6 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
     run_id = str(uuid.uuid4())
     schema, adapter, suite = prepare(source, engine)
     with one_run_per_source(engine, source.name, run_id, wait=wait):
-        abandoned = audit.close_abandoned(engine, source.name)  # the lock is ours: their run is gone
-        if abandoned:
-            log.warning("source %r: %d batch(es) of a run whose process died marked failed", source.name, abandoned)
         return _run(source, engine, schema, adapter, suite, run_id=run_id, full_refresh=full_refresh,
                     on_batch=on_batch)
 
@@ -156,7 +157,10 @@ def run_source(source: SourceConfig, engine: Engine, *, full_refresh: bool = Fal
 def _run(source: SourceConfig, engine: Engine, schema: Schema, adapter, suite, *, run_id: str,
          full_refresh: bool, on_batch: Callable[[BatchResult], None] | None) -> RunResult:
     result = RunResult(source.name, run_id)
-    start = None if full_refresh else audit.get_watermark(engine, source.name)
+    for abandoned in stage(source.name, "start", None, audit.abandon_running, engine, source.name, run_id):
+        log.warning("source %r: batch %d was left running by a process that died; marked abandoned",
+                    source.name, abandoned)
+    start = None if full_refresh else stage(source.name, "start", None, audit.get_watermark, engine, source.name)
     base = dict(run_id=run_id, source=source.name, adapter=source.adapter,
                 schema_name=schema.name, schema_version=schema.version)
     try:
@@ -189,6 +193,8 @@ def _run(source: SourceConfig, engine: Engine, schema: Schema, adapter, suite, *
                 on_batch(done)
     except StageError:
         raise
+    except WarehouseUnavailable as exc:  # no audit row can be written: say where it happened
+        raise StageError(source.name, "load", exc) from exc
     except Exception as exc:  # extraction failed: leave a failed audit row that says why
         batch_id = audit.open_batch(engine, **base, position_start=start)
         error = StageError(source.name, "extract", exc, batch_id)
@@ -197,6 +203,8 @@ def _run(source: SourceConfig, engine: Engine, schema: Schema, adapter, suite, *
     finally:
         try:
             load.forget_run(engine, run_id)
+        except WarehouseUnavailable:  # the run's error says so already
+            pass
         except SQLAlchemyError as exc:  # harmless leftovers under a run id never used again
             log.warning("source %r: could not clear the run's noted keys: %s", source.name, type(exc).__name__)
     if not result.batches:

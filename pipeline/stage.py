@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from adapters import SourceError
 from common.errors import HubError
+from warehouse.connect import WarehouseUnavailable
 
 
 class StageError(HubError, RuntimeError):
@@ -12,6 +13,9 @@ class StageError(HubError, RuntimeError):
         self.source, self.stage, self.batch_id = source, stage, batch_id
         if isinstance(cause, SourceError):
             detail = cause.problem
+        elif isinstance(cause, WarehouseUnavailable):  # nothing of this batch was kept: say which it was
+            stage = f"{stage}, batch {batch_id}" if batch_id else stage
+            detail = str(cause)
         elif isinstance(cause, ValueError):
             detail = str(cause)
         else:

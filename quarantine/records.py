@@ -24,29 +24,33 @@ class Quarantined:
 
 
 def protector(fields: dict[str, str], schema: Schema) -> Callable[..., dict]:
-    """How a raw record is kept: protected fields (a citizen ID) hashed and masked.
+    """How a raw record is kept: protected fields (a citizen ID) hashed and masked, and every other
+    value, the columns the mapping does not use included, scrubbed of citizen IDs.
 
     ``fields`` maps the department's columns to the schema's, as in ``sources.yaml``; a record
     the adapter could not align to columns (``aligned=False``) is scrubbed as text."""
     columns = {v: k for k, v in fields.items()}
 
     def protect(raw: dict, aligned: bool = True) -> dict:
-        if not schema.protected:
-            return raw
-        return pii.protect_raw(raw, columns, schema) if aligned else pii.protect_unaligned(raw)
+        return pii.protect_record(raw, columns, schema) if aligned else pii.protect_unaligned(raw)
     return protect
 
 
 def _scrubbed(schema: Schema, rows: list[Row]) -> list[Row]:
-    """Reasons quote the bad value; a protected one is quoted masked."""
-    if schema.protected:
-        for q in rows:
-            q["reason"] = pii.scrub(q["reason"])
+    """Reasons quote the bad value: a citizen ID in one is quoted masked."""
+    for q in rows:
+        q["reason"] = pii.scrub(q["reason"])
     return rows
 
 
 def scrub_reason(schema: Schema, reason: str | None) -> str | None:
-    return pii.scrub(reason) if reason and schema.protected else reason
+    return pii.scrub(reason) if reason else reason
+
+
+def scrub_positions(batch: Batch) -> None:
+    """A position may quote a record's key (a REST or SQL source's): an ID in one is kept masked."""
+    batch.positions = pii.scrub_all(batch.positions)
+    batch.rejected = [Rejected(*t)._replace(position=pii.scrub(Rejected(*t).position)) for t in batch.rejected]
 
 
 def adapter_failures(batch: Batch) -> list[CheckFailure]:
@@ -63,8 +67,9 @@ def adapter_failures(batch: Batch) -> list[CheckFailure]:
 def undecodable(batch: Batch) -> tuple[list[Row], str]:
     """A batch nothing could be split from (a file its encoding can't decode): every rejection
     is kept as it is and the batch is held with the adapter's reason, since it needs a person."""
-    held = "; ".join(dict.fromkeys(Rejected(*t).reason for t in batch.rejected))
-    rows = [{"position": r.position, "raw": r.raw, "checks": [r.check], "reason": r.reason}
+    held = pii.scrub("; ".join(dict.fromkeys(Rejected(*t).reason for t in batch.rejected)))
+    rows = [{"position": r.position, "raw": pii.protect_unaligned(r.raw), "checks": [r.check],
+             "reason": pii.scrub(r.reason)}
             for r in (Rejected(*t) for t in batch.rejected)]
     return rows, held
 
@@ -96,20 +101,28 @@ def quarantine_rows(batch: Batch, frame: pd.DataFrame, failures: list[CheckFailu
     return Quarantined(_scrubbed(schema, rows), frame.index.difference(failing))
 
 
-def repeats(batch: Batch, good: pd.DataFrame, repeated: list[tuple[str, str]], *,
-            schema: Schema, fields: dict[str, str]) -> list[Row]:
-    """Quarantine rows for keys an earlier batch of the same read loaded: duplicates in the source,
-    as the mapping finds them within a batch, whichever batch boundary falls between them."""
-    if not repeated:
+def left_out(batch: Batch, good: pd.DataFrame, counts: dict[str, Any], *,
+             schema: Schema, fields: dict[str, str]) -> list[Row]:
+    """Quarantine rows for what the merge left out (popped from its ``counts``): keys an earlier
+    batch of the same read loaded (duplicates in the source, as the mapping finds them within a
+    batch, whichever batch boundary falls between them), and keys another source owns."""
+    earlier, owners = dict(counts.pop("repeated")), dict(counts.pop("conflicts", []))
+    if not (earlier or owners):
         return []
-    earlier, key = dict(repeated), list(schema.natural_key)
-    protect, rows = protector(fields, schema), []
+    key = list(schema.natural_key)
+    protect, rows, shown = protector(fields, schema), [], "+".join(key)
     for i in good.index:
         position = batch.positions[i]
+        if position not in earlier and position not in owners:
+            continue
+        value = good.at[i, key[0]] if len(key) == 1 else tuple(good.loc[i, key])
         if position in earlier:
-            value = good.at[i, key[0]] if len(key) == 1 else tuple(good.loc[i, key])
-            rows.append({"position": position, "raw": protect(batch.records.iloc[i].to_dict()),
-                         "checks": ["unique_key:" + "+".join(key)],
-                         "reason": f"duplicate: {'+'.join(key)} {value!r} appears earlier in the source, "
-                                   f"at {earlier[position]}"})
+            check, reason = (f"unique_key:{shown}", f"duplicate: {shown} {value!r} appears earlier in the source, "
+                                                    f"at {earlier[position]}")
+        else:
+            check, reason = (f"key_owner:{shown}", f"{shown} {value!r} belongs to source {owners[position]!r}, "
+                             f"which loaded it first; this source may change it only if its may_update "
+                             f"(sources.yaml) names {owners[position]!r}")
+        rows.append({"position": position, "raw": protect(batch.records.iloc[i].to_dict()), "checks": [check],
+                     "reason": reason})
     return _scrubbed(schema, rows)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from common.errors import HubError
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 import os
+from typing import Any
 from functools import cache
 from pathlib import Path
 
@@ -39,6 +41,11 @@ class Field:
     code_list: str | None = None
     """Values must be codes of this list in ref.code_list (the hub's catalogue, not the schema)."""
     not_in_future: bool = False
+    min: Any = None
+    """The least plausible value: a number, or for a date or timestamp a day (ISO: 1900-01-01)."""
+    max: Any = None
+    """The greatest plausible value, as ``min``. A date field states ``min`` and ``max`` or
+    ``not_in_future``: an implausible day (1800-01-01, 2999-01-01) is quarantined, not loaded."""
     not_before: str | None = None
     admin_unit_at: str | None = None
     """An administrative unit code that must name a unit on the date in this field."""
@@ -127,8 +134,20 @@ def _parse(data: dict, path: Path | None) -> Schema:
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise SchemaError(f"{where}: malformed schema ({exc})") from exc
+    problems = []
+    bounded = []
+    for f in fields:  # a day's bound as a date, however YAML read it; a number's as a number
+        try:
+            kind = date.fromisoformat if f.type in ("date", "timestamp") else float
+            bounded.append(replace(f, **{b: kind(str(getattr(f, b))) for b in ("min", "max")
+                                         if getattr(f, b) is not None}))
+        except ValueError as exc:
+            problems.append(f"{f.name}: bad bound ({exc})")
+            bounded.append(f)
+    fields = tuple(bounded)
+    schema = replace(schema, fields=fields)
     names = schema.field_names
-    problems = [f"unknown type {f.type!r} for {f.name}" for f in fields if f.type not in FIELD_TYPES]
+    problems += [f"unknown type {f.type!r} for {f.name}" for f in fields if f.type not in FIELD_TYPES]
     problems += [f"natural key {k!r} is not a field" for k in schema.natural_key if k not in names]
     for f in fields:
         for key in ("not_before", "admin_unit_at", "admin_unit_list_at", "birth_date_field", "sex_field"):
@@ -137,6 +156,10 @@ def _parse(data: dict, path: Path | None) -> Schema:
                 problems.append(f"{f.name}.{key} names unknown field {other!r}")
         if f.format:
             problems += _format_problems(f)
+        if f.type in ("date", "timestamp") and (f.min is None or (f.max is None and not f.not_in_future)):
+            problems.append(f"{f.name}: a {f.type} field states its bounds (min, and max or not_in_future)")
+        if f.min is not None and f.max is not None and f.min > f.max:
+            problems.append(f"{f.name}: min is above max")
         if f.protect and f.protect != "hashed":
             problems.append(f"{f.name}: protect must be 'hashed'")
     if len(set(names)) != len(names):

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas import Schema
+from schemas import Schema, pii
 
 
 class MappingError(HubError, ValueError):
@@ -141,7 +141,7 @@ def _parse_timestamps(s: pd.Series, formats: tuple[str, ...], tz: str | None) ->
 
 def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str],
                 values: dict[str, dict[str, str]], date_formats: tuple[str, ...],
-                timezone: str) -> Mapped:
+                timezone: str, locale: str | None = None) -> Mapped:
     """Return the batch in schema form plus the rows that failed a mapping check."""
     column_of = {v: k for k, v in fields.items()} if fields else {f: f for f in schema.field_names}
     unknown_targets = set(column_of) - set(schema.field_names)
@@ -172,12 +172,16 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
             formats = " or ".join(_human_format(x) for x in date_formats[:3])
             _add(failures, f"parse_date:{f.name}", bad, text,
                  lambda v, n=f.name: f"{n} {v!r} is not a valid date ({formats}, ...)")
+            _outside_bounds(f, parsed, failures, timezone if f.type == "timestamp" else None)
             frame[f.name] = parsed
         elif f.type in ("integer", "decimal"):
-            parsed = pd.to_numeric(text, errors="coerce")
+            parsed = parse_numbers(text, locale)
+            if f.type == "integer":  # a fraction, or beyond what a float holds exactly, is no integer
+                parsed = parsed.where((parsed % 1 == 0) & (parsed.abs() < 2 ** 53))
             bad = text.notna() & parsed.isna()
             _add(failures, f"parse_number:{f.name}", bad, text,
-                 lambda v, n=f.name: f"{n} {v!r} is not a number")
+                 lambda v, n=f.name: f"{n} {v!r} is not a number{NUMBER_HINT.get(locale, '')}")
+            _outside_bounds(f, parsed, failures)
             frame[f.name] = parsed.astype("Int64") if f.type == "integer" else parsed
         elif f.type == "boolean":
             lowered = text.str.lower()
@@ -187,7 +191,7 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
                  lambda v, n=f.name: f"{n} {v!r} is not true/false")
             frame[f.name] = parsed.astype("boolean")
         else:
-            frame[f.name] = text
+            frame[f.name] = _without_ids(f, f.name in schema.natural_key, text, failures)
 
     key = list(schema.natural_key)
     complete = frame[key].notna().all(axis=1)
@@ -196,6 +200,65 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
     _add(failures, "unique_key:" + "+".join(key), dup, shown,
          lambda v, k="+".join(key): f"duplicate: {k} {v!r} appears earlier in the same batch")
     return Mapped(frame=frame, failures=failures)
+
+
+NUMBERS = {
+    None: r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?",
+    "vi": r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?",
+}
+"""How a number is written, by the locale a source declares: plain (a point before decimals, no
+grouping: machine formats, JSON, databases) or Vietnamese ('.' groups thousands, ',' before
+decimals: '720.000' is 720000, '1.234,5' is 1234.5). No spelling of infinity or NaN is a number."""
+NUMBER_HINT = {"vi": " (Vietnamese: 1.234.567,89)"}
+
+
+def parse_numbers(text: pd.Series, locale: str | None = None) -> pd.Series:
+    """Numbers as the source's locale writes them; anything else (a wrong grouping, 'inf', 'NaN',
+    an overflow to infinity) is missing, so the caller quarantines it with its text."""
+    well_formed = text.str.fullmatch(NUMBERS[locale]).fillna(False).astype(bool)
+    if locale == "vi":
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    parsed = pd.to_numeric(text.where(well_formed), errors="coerce")
+    return parsed.where(np.isfinite(parsed.astype("float64")))
+
+
+def _outside_bounds(f, parsed: pd.Series, failures: list[CheckFailure], tz: str | None = None) -> None:
+    """Quarantine what parsed but is implausible: a negative count, a birth in 1800, a due date in
+    2999 (the schema's ``min`` and ``max``; ``not_in_future`` is the suite's, as it moves with time)."""
+    if f.min is None and f.max is None:
+        return
+    if f.type in ("date", "timestamp"):
+        values = pd.to_datetime(parsed) if f.type == "date" else parsed
+        bound = (lambda b: pd.Timestamp(b).tz_localize(tz)) if tz else pd.Timestamp
+    else:
+        values, bound = parsed.astype("float64"), float
+    low = values < bound(f.min) if f.min is not None else False
+    high = values > bound(f.max) if f.max is not None else False
+    outside = (low | high) & parsed.notna()
+    shown = lambda b: f"{b:g}" if isinstance(b, float) else str(b)  # noqa: E731
+    span = (f"from {shown(f.min)} to {shown(f.max)}" if f.min is not None and f.max is not None
+            else f"at least {shown(f.min)}" if f.min is not None else f"at most {shown(f.max)}")
+    _add(failures, f"range:{f.name}", outside, parsed,
+         lambda v, n=f.name: f"{n} {shown(v) if isinstance(v, float) else v} is outside its plausible range ({span})")
+
+
+def _without_ids(f, in_key: bool, text: pd.Series, failures: list[CheckFailure]) -> pd.Series:
+    """A text field as it may be kept: no citizen ID in it unless the schema protects the field.
+
+    In free text (no pattern, code list or format; not part of the key) an ID is masked where it
+    stands and the text kept; in a code, a name or a key it can't be masked without changing what
+    the value means (two IDs would mask alike), so the record goes to quarantine."""
+    if f.protect:
+        return text
+    ids = pii.with_ids(text)
+    if not ids.any():
+        return text
+    if not (in_key or f.pattern or f.code_list or f.format):
+        return text.where(~ids, text[ids].map(pii.scrub))
+    _add(failures, f"citizen_id:{f.name}", ids, text.where(~ids, text[ids].map(pii.scrub)),
+         lambda v, n=f.name: f"{n} {v!r} holds what looks like a citizen ID (CCCD or CMND); a field meant to "
+                             f"hold one is declared 'protect: hashed' in its schema")
+    return text
 
 
 def _add(failures: list[CheckFailure], check: str, mask: pd.Series, shown: pd.Series,

@@ -17,6 +17,7 @@ import re
 import secrets
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -83,22 +84,97 @@ def protect_raw(raw: dict, columns: dict[str, str], schema: Schema) -> dict:
     return out
 
 
-LONG_DIGITS = re.compile(r"\d(?:[ .\-]?\d){8,}")
-"""Nine or more digits, alone or grouped by spaces, dots or dashes ('001 099 012 345'): an ID as
-people type it. Shorter numbers (amounts, dates, unit codes) stay readable."""
+_TOKEN = re.compile(r"(?P<hash>\b[0-9a-fA-F]{32,}\b)|(?<!\w)(?<!\w[.\-])(?P<run>\d(?:[ .\-]?\d)*)(?![.\-]?\w)")
+"""A digest (kept whole: a file's sha256 is no one's ID), or a run of digits grouped by single
+spaces, dots or dashes ('001 099 012 345'), as people type an ID, standing apart from letters:
+digits glued to letters, or joined to them by a dot or dash, are a code's ('G24.250604.000000',
+'H10-250101-0001'), not a person's."""
+ID_DIGITS = (9, 12)
+"""A CMND has 9 digits, a CCCD 12. Other lengths (a 10- or 13-digit tax code, a 10-digit phone
+number, amounts, dates, unit codes) stay readable; an amount of exactly 9 digits ('720.000.000')
+is masked in text too: it can't be told from a CMND typed with dots."""
+_CANDIDATE = r"\d([ .\-]?\d){8}"
+"""Arrow's (RE2) test for a value that may hold one: nine digits, grouped or not."""
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def _mask_run(run: str) -> str:
+    if len(_digits(run)) in ID_DIGITS:
+        return masked(pd.Series([_digits(run)]))[0]
+    if " " not in run:
+        return run
+    # numbers side by side ('07552 001 099 012 346'): an ID may be any neighbouring groups of them
+    parts, out, i = run.split(" "), [], 0
+    while i < len(parts):
+        for j in range(len(parts), i, -1):
+            if len(_digits(" ".join(parts[i:j]))) in ID_DIGITS:
+                out.append(masked(pd.Series([_digits(" ".join(parts[i:j]))]))[0])
+                i = j
+                break
+        else:
+            out.append(parts[i])
+            i += 1
+    return " ".join(out)
 
 
 def scrub(text: str) -> str:
-    """Mask every long digit run: for text (a reason, an unaligned record) that may quote an ID."""
-    return LONG_DIGITS.sub(lambda m: masked(pd.Series([re.sub(r"\D", "", m.group())]))[0], text)
+    """Mask every citizen ID in ``text`` (a reason, a free-text field, an unaligned record)."""
+    return _TOKEN.sub(lambda m: m.group("hash") or _mask_run(m.group("run")), text)
+
+
+def holds_id(text: str) -> bool:
+    return scrub(text) != text
+
+
+def scrub_value(value: Any) -> Any:
+    """``value`` with every string in it scrubbed, however nested (a raw record, a JSON page)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: scrub_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub_value(v) for v in value]
+    return value
+
+
+def with_ids(values: pd.Series) -> pd.Series:
+    """Which values hold a citizen ID, testing each distinct value once (Arrow filters first)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    present = values.notna()
+    out = pd.Series(False, index=values.index)
+    if not present.any():
+        return out
+    distinct = pd.unique(values[present].astype(str))
+    candidates = pc.match_substring_regex(pa.array(distinct, type=pa.string()), _CANDIDATE) \
+        .to_numpy(zero_copy_only=False)
+    found = {v for v in distinct[candidates] if holds_id(v)}
+    if found:
+        out[present] = values[present].astype(str).isin(found).to_numpy()
+    return out
+
+
+def scrub_all(texts: list[str]) -> list[str]:
+    """:func:`scrub` over many strings (a batch's positions), Arrow picking the few to look at."""
+    if not texts:
+        return texts
+    series = pd.Series(texts, dtype=object)
+    ids = with_ids(series)
+    return series.where(~ids, series[ids].map(scrub)).tolist() if ids.any() else texts
+
+
+def protect_record(raw: dict, columns: dict[str, str], schema: Schema) -> dict:
+    """A raw record as quarantine keeps it: protected fields hashed and masked, and every other
+    value, the columns the mapping does not use included, scrubbed of citizen IDs."""
+    out = protect_raw(raw, columns, schema) if schema.protected else dict(raw)
+    return {k: v if k.endswith(" (hash)") else scrub_value(v) for k, v in out.items()}
 
 
 def protect_unaligned(raw: dict) -> dict:
     """A record whose fields could not be aligned to columns (a CSV line's ``fields``, the
     ``text`` of a message that could not be parsed): which part holds the ID is unknown."""
-    out = dict(raw)
-    if "fields" in raw:
-        out["fields"] = [scrub(str(v)) for v in raw["fields"]]
-    if "text" in raw:
-        out["text"] = scrub(str(raw["text"]))
-    return out
+    return scrub_value(raw)

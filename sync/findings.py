@@ -34,7 +34,7 @@ class Finding:
     @property
     def key(self) -> str:
         text = "|".join(str(x) for x in (self.check, self.geography, self.unit, self.period, self.subject))
-        return hashlib.md5(text.encode()).hexdigest()
+        return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def record(conn: Connection, run_id: str, findings: list[Finding], *, checks: set[str],

@@ -27,7 +27,7 @@ def test_each_schema_file_produces_its_tables_and_suite(name, engine):
     schema = get_schema(name)
     columns = {c["name"] for c in inspect(engine).get_columns(name, schema="core")}
     assert set(stored_names(schema)) | {"source", "batch_id", "source_position", "row_hash", "loaded_at",
-                                        "schema_version"} == columns
+                                        "schema_version", "owner_source"} == columns
     pk = inspect(engine).get_pk_constraint(name, schema="core")["constrained_columns"]
     assert tuple(pk) == schema.stored_key
     assert {"raw_record", "failed_checks", "reason"} <= {c["name"] for c in

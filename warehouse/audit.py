@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from schemas.pii import scrub
 from warehouse.tables import batch, validation_result, watermark
 
 COUNTS = ("read", "inserted", "updated", "unchanged", "quarantined")
@@ -23,6 +24,8 @@ def open_batch(engine: Engine, **fields: Any) -> int:
 
 def close_batch(conn: Connection, batch_id: int, *, status: str, counts: dict[str, int], **fields: Any) -> None:
     values = {f"rows_{k}": counts.get(k, 0) for k in COUNTS}
+    if fields.get("error"):
+        fields["error"] = scrub(fields["error"])
     conn.execute(update(batch).where(batch.c.batch_id == batch_id)
                  .values(status=status, ended_at=func.now(), **values, **fields))
 
@@ -30,18 +33,24 @@ def close_batch(conn: Connection, batch_id: int, *, status: str, counts: dict[st
 def fail_batch(engine: Engine, batch_id: int, error: str, rows_read: int = 0) -> None:
     with engine.begin() as conn:
         conn.execute(update(batch).where(batch.c.batch_id == batch_id).values(
-            status="failed", ended_at=func.now(), error=error[:4000], rows_read=rows_read,
+            status="failed", ended_at=func.now(), error=scrub(error)[:4000], rows_read=rows_read,
             rows_inserted=0, rows_updated=0, rows_unchanged=0, rows_quarantined=0))
 
 
-def close_abandoned(engine: Engine, source: str) -> int:
-    """Mark failed the source's batches still ``running``: called by a run that holds the source's
-    lock, they belong to a run whose process died (a killed worker) and whose data rolled back."""
+def abandon_running(engine: Engine, source: str, run_id: str) -> list[int]:
+    """Close the source's batches still ``running``: runs of one source never overlap (the run
+    lock), so one found at the start of a run was left by a process that died mid-batch (its data
+    rolled back with it). Each is marked ``abandoned``, with when and why."""
     with engine.begin() as conn:
-        return conn.execute(update(batch).where(batch.c.source == source, batch.c.status == "running").values(
-            status="failed", ended_at=func.now(), error="abandoned: the process running this batch died; "
-            "its data rolled back and a later run resumed from the watermark",
-            rows_inserted=0, rows_updated=0, rows_unchanged=0, rows_quarantined=0)).rowcount
+        return list(conn.execute(
+            update(batch).where(batch.c.source == source, batch.c.status == "running")
+            .values(status="abandoned", ended_at=func.now(), rows_read=0, rows_inserted=0, rows_updated=0,
+                    rows_unchanged=0, rows_quarantined=0,
+                    error=func.concat("abandoned: the process running it (run ", batch.c.run_id, ", started ",
+                                      func.to_char(batch.c.started_at, "YYYY-MM-DD HH24:MI:SS TZ"),
+                                      ") ended without closing it; nothing it read was kept; found by run ",
+                                      run_id))
+            .returning(batch.c.batch_id)).scalars())
 
 
 def same_read(conn: Connection, *, source: str, run_id: str, file: str | None, sha256: str | None) -> list[int]:

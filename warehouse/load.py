@@ -23,7 +23,7 @@ from schemas import Schema
 from schemas import pii
 from warehouse import digest
 from warehouse.digest import Digests
-from warehouse.tables import record_digest, run_key, schema_tables, stored_names
+from warehouse.tables import OWNER, record_digest, run_key, schema_tables, stored_names
 
 
 def _csv_bytes(frame: pd.DataFrame) -> pa.Buffer:
@@ -84,7 +84,7 @@ def rehash(conn: Connection, schema: Schema) -> int:
 
 def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame: pd.DataFrame,
           positions: list[str], read: tuple[str, list[int]] | None = None,
-          digests: Digests | None = None) -> dict[str, Any]:
+          digests: Digests | None = None, may_update: tuple[str, ...] = ()) -> dict[str, Any]:
     """Insert the keys core doesn't have and update the rows whose hash changed, in one statement.
 
     The staged rows are hashed and matched to core once (a materialised CTE); an update and an
@@ -109,6 +109,11 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
     checked ordinals are dropped first, and one that another ordinal held for the same key goes
     (that key now comes from here). When the run skipped unchanged records, a key a digest holds
     at an ordinal already read makes the staged row a duplicate, as a key noted above does.
+
+    A key belongs to the source that first loaded it (``owner_source``): another source's change to
+    it is left out and returned as ``conflicts`` (position, owner) for quarantine, unless this
+    source ``may_update`` the owner's keys. Two sources of one schema never overwrite each other
+    by accident, and each quarantines what it would alone.
     """
     core, staging, _ = schema_tables(schema)
     columns = stored_names(schema)
@@ -135,41 +140,47 @@ def merge(conn: Connection, schema: Schema, *, source: str, batch_id: int, frame
         held = record_digest.alias("held")
         repeat = or_(repeat, exists().where(held.c.key == key_text, held.c.source == source,
                                             held.c.ordinal < digests.end, held.c.ordinal != stage.c.source_ordinal))
+    owner = func.coalesce(core.c[OWNER], core.c.source)
     s = select(*stage.c, row_hash.label("row_hash"), core.c.row_hash.label("stored_hash"), repeat.label("repeat"),
                key_text.label("run_key"), func.coalesce(seen.c.source_position, core.c.source_position)
-               .label("stored_position")) \
+               .label("stored_position"), owner.label("owner"), owner.in_([source, *may_update]).label("allowed")) \
         .select_from(matched).cte("s").prefix_with("MATERIALIZED")
     lineage = {"source": literal(source), "batch_id": literal(batch_id), "source_position": s.c.source_position,
                "row_hash": s.c.row_hash, "loaded_at": func.now(), "schema_version": literal(schema.version)}
-    changed = update(core).where(*(core.c[k] == s.c[k] for k in schema.stored_key), s.c.stored_hash.is_not(None),
-                                 s.c.stored_hash != s.c.row_hash, s.c.repeat.is_(False)) \
+    changes = and_(s.c.stored_hash.is_not(None), s.c.stored_hash != s.c.row_hash, s.c.repeat.is_(False))
+    changed = update(core).where(*(core.c[k] == s.c[k] for k in schema.stored_key), changes, s.c.allowed) \
         .values({**{c: s.c[c] for c in columns if c not in schema.stored_key}, **lineage}) \
         .returning(literal_column("1")).cte("updated")
-    new = select(*(s.c[c] for c in columns), *(v.label(k) for k, v in lineage.items())) \
+    new = select(*(s.c[c] for c in columns), *(v.label(k) for k, v in lineage.items()), literal(source).label(OWNER)) \
         .where(s.c.stored_hash.is_(None))
-    added = insert(core).from_select(columns + list(lineage), new).returning(literal_column("1")).cte("inserted")
+    added = insert(core).from_select(columns + list(lineage) + [OWNER], new) \
+        .returning(literal_column("1")).cte("inserted")
     noted = insert(run_key).from_select(["run_id", "key", "source_position"], select(
         literal(run_id), s.c.run_key, s.c.source_position).where(s.c.stored_hash == s.c.row_hash, s.c.repeat.is_(False),
                                                                    literal(bool(read)))) \
         .returning(literal_column("1")).cte("noted")
     repeated = select(func.json_agg(func.json_build_array(s.c.source_position, s.c.stored_position))) \
         .where(s.c.repeat).scalar_subquery()
+    conflict = and_(changes, s.c.allowed.is_(False))
     writes = [added, changed, noted]
     if digests is not None:
         first = int(digests.checked.min()) if digests.checked.size else 0
         moved = delete(record_digest).where(
-            record_digest.c.key == s.c.run_key, s.c.repeat.is_(False), s.c.stored_hash.is_not(None),
+            record_digest.c.key == s.c.run_key, s.c.repeat.is_(False), s.c.stored_hash.is_not(None), ~conflict,
             ~and_(record_digest.c.source == source, record_digest.c.ordinal >= first,
                   record_digest.c.ordinal < digests.end)).returning(literal_column("1")).cte("moved")
         vouched = insert(record_digest).from_select(["source", "ordinal", "digest", "key"], select(
-            literal(source), s.c.source_ordinal, s.c.raw_digest, s.c.run_key).where(s.c.repeat.is_(False))) \
+            literal(source), s.c.source_ordinal, s.c.raw_digest, s.c.run_key).where(s.c.repeat.is_(False), ~conflict)) \
             .returning(literal_column("1")).cte("vouched")
         writes += [moved, vouched]
-    inserted, updated, *_, repeats = conn.execute(select(*(select(func.count()).select_from(t).scalar_subquery()
-                                                           for t in writes), repeated)).one()
-    repeats = [tuple(r) for r in repeats or []]
-    return {"inserted": inserted, "updated": updated, "unchanged": len(frame) - inserted - updated - len(repeats),
-            "repeated": repeats}
+    conflicting = select(func.json_agg(func.json_build_array(s.c.source_position, s.c.owner))) \
+        .where(conflict).scalar_subquery()
+    inserted, updated, *_, repeats, conflicts = conn.execute(select(
+        *(select(func.count()).select_from(t).scalar_subquery() for t in writes), repeated, conflicting)).one()
+    repeats, conflicts = [tuple(r) for r in repeats or []], [tuple(r) for r in conflicts or []]
+    return {"inserted": inserted, "updated": updated,
+            "unchanged": len(frame) - inserted - updated - len(repeats) - len(conflicts),
+            "repeated": repeats, "conflicts": conflicts}
 
 
 def forget_run(engine: Engine, run_id: str) -> None:
@@ -179,7 +190,8 @@ def forget_run(engine: Engine, run_id: str) -> None:
 
 
 def raw_hash(raw: dict[str, Any]) -> str:
-    return hashlib.md5(json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.md5(json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str).encode(),
+                       usedforsecurity=False).hexdigest()
 
 
 def quarantine(conn: Connection, schema: Schema, *, source: str, batch_id: int,

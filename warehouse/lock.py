@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, func, select, text
 
 from common.errors import HubError
+from warehouse.connect import WarehouseUnavailable
 
 NAMESPACE = "lienthong.source."
 
@@ -59,4 +60,7 @@ def one_run_per_source(engine: Engine, source: str, run_id: str, *, wait: float 
         try:
             yield
         finally:
-            conn.execute(select(func.pg_advisory_unlock(key)))
+            try:
+                conn.execute(select(func.pg_advisory_unlock(key)))
+            except WarehouseUnavailable:  # the lock went with the server: the run's own error says so
+                pass

@@ -16,7 +16,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from schemas import Field, Schema, all_schemas
 
 PG_SCHEMAS = ("ref", "core", "staging", "quarantine", "audit")
-LINEAGE = ("source", "batch_id", "source_position", "row_hash", "loaded_at", "schema_version")
+LINEAGE = ("source", "batch_id", "source_position", "row_hash", "loaded_at", "schema_version", "owner_source")
+OWNER = "owner_source"
+"""The source that first loaded a key: only it, or a source whose ``may_update`` names it, changes
+the row (``source`` is the last writer). Nullable, so a warehouse made before it gains it; a row
+without one belongs to its ``source``."""
 
 metadata = MetaData()
 
@@ -44,8 +48,9 @@ batch = Table(
     Column("error", Text),
     Column("columns", JSONB),
     Column("profile", JSONB),
-    CheckConstraint("status IN ('running', 'succeeded', 'held', 'failed', 'unchanged')", name="batch_status"),
-    CheckConstraint("status IN ('running', 'failed') OR "
+    CheckConstraint("status IN ('running', 'succeeded', 'held', 'failed', 'unchanged', 'abandoned')",
+                    name="batch_status"),
+    CheckConstraint("status IN ('running', 'failed', 'abandoned') OR "
                     "rows_read = rows_inserted + rows_updated + rows_unchanged + rows_quarantined",
                     name="batch_rows_add_up"),
     schema="audit",
@@ -233,6 +238,7 @@ def core_table(s: Schema, md: MetaData) -> Table:
         Column("row_hash", String(32), nullable=False),
         Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("schema_version", String(15), nullable=False),
+        Column(OWNER, String(63), comment="the source that first loaded this key"),
         PrimaryKeyConstraint(*s.stored_key, name=f"{s.name}_pkey"),
         schema="core", comment=s.title,
     )
