@@ -218,8 +218,9 @@ class RestJson(Adapter):
 
     # --- pages and batches ---------------------------------------------------------------------
 
-    def _pages(self, since: str | None, start: Any) -> Iterator[tuple[dict, list[dict], Any]]:
-        """(the request's parameters, its new items, how to ask for the next page or None).
+    def _pages(self, since: str | None, start: Any) -> Iterator[tuple[dict, list[dict], Any, Any]]:
+        """(the request's parameters, its new items, how to ask for the next page or None, the
+        identity of its last record).
 
         Where the offsets shift during the read (:class:`Shifted`), the read starts again from the
         first page of the same ``updated_since``: pages already loaded are read again and merge as
@@ -248,7 +249,7 @@ class RestJson(Adapter):
                 at, self.paginator.last = None, None
                 continue
             following = self.paginator.following(at, items, body)
-            yield params, items, following
+            yield params, items, following, self.paginator.last
             if following is None or not items:
                 return
             at = following
@@ -270,11 +271,11 @@ class RestJson(Adapter):
         self.restarted = None
         latest = state.get("max_updated") if start is not None else since
         origin = self.describe()
-        pending: tuple[dict, list[dict], Any] | None = None
+        pending: tuple[dict, list[dict], Any, Any] | None = None
 
-        def batch(page: tuple[dict, list[dict], Any], last: bool) -> Batch:
+        def batch(page: tuple[dict, list[dict], Any, Any], last: bool) -> Batch:
             nonlocal latest
-            params, items, following = page
+            params, items, following, last_record = page
             records = [_flatten(r) for r in items]
             columns = list(dict.fromkeys(c for r in records for c in r))
             frame = pd.DataFrame([[r.get(c) for c in columns] for r in records], columns=columns, dtype=object)
@@ -287,8 +288,8 @@ class RestJson(Adapter):
                 positions = [f"{request}#{i}" for i in range(len(frame))]
             position = {"endpoint": self.endpoint, "updated_since": latest if last else since,
                         "next": None if last else following, "max_updated": latest}
-            if self.paginator.last is not None and not last:
-                position["last"] = self.paginator.last
+            if last_record is not None and not last:  # a resumed read proves it again (pagination.Offset)
+                position["last"] = last_record
             if self.restarted:  # said in the audit row of the batch that follows the restart
                 position["restarted"], self.restarted = self.restarted, None
             return Batch(records=frame, positions=positions, position=position, origin=origin)

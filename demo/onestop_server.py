@@ -195,6 +195,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             if kind == "hang_body":
                 time.sleep(fault[1])
+                self.app.counts["hangs_finished"] += 1
             self.close_connection = True
             return
         self.wfile.write(data)

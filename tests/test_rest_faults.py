@@ -6,7 +6,6 @@ for it is in docs/RELIABILITY.md. None may lose a record silently or end a run w
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
 from sqlalchemy import text
@@ -46,8 +45,9 @@ def test_without_a_total_only_an_empty_page_ends_the_read(engine, onestop, rest_
     onestop.max_size = 40
     result = run_source(rest_source(pagination={**STYLES[style], "total_field": None}), engine)
     assert result.totals["inserted"] == 250
-    assert data_requests(onestop)[-1]["query"].get("page", data_requests(onestop)[-1]["query"].get("offset")) in (
-        "8", "250")  # 7 pages of 40 or fewer, then the empty one
+    last = data_requests(onestop)[-1]["query"]
+    # 7 pages of 40 or fewer, then the empty one (offsets ask from the last record read, 249)
+    assert last.get("page") == "8" if style == "page" else last.get("offset") == "249"
 
 
 def _moved(records, i, when="2025-12-31T23:00:00"):
@@ -91,37 +91,39 @@ def test_offsets_shifting_on_every_read_fail_clearly(engine, onestop, rest_sourc
     assert positions(engine)[-2]["updated_since"] is None
 
 
-def test_a_resumed_offset_read_checks_the_record_it_stopped_at(engine, onestop, rest_source, records, interrupt_merge):
+@pytest.mark.parametrize("changed", [False, True])
+def test_a_resumed_offset_read_checks_the_record_it_stopped_at(engine, onestop, rest_source, records, interrupt_merge,
+                                                               changed):
     source = rest_source(pagination=STYLES["offset"])
     heal = interrupt_merge(2)
     with pytest.raises(StageError):
         run_source(source, engine)
     heal()
     ordered = sorted(records, key=lambda r: (r["ngay_cap_nhat"] or "", r["ma_ho_so"]))
-    onestop.delete("dossiers", ordered[10]["ma_ho_so"])  # between the runs, before the resume point
-    seen = len(onestop.requests)
+    if changed:  # between the runs, before the resume point
+        onestop.delete("dossiers", ordered[10]["ma_ho_so"])
+    before = len(data_requests(onestop))
     again = run_source(source, engine)
-    first = data_requests(onestop)[len([r for r in onestop.requests[:seen] if r["method"] == "GET"])]["query"]
-    assert first["offset"] == "99"  # asked from the last record committed, to prove nothing moved
-    assert any("restarted" in p for p in positions(engine))
+    assert data_requests(onestop)[before]["query"]["offset"] == "99"  # from the last record committed
+    assert any("restarted" in p for p in positions(engine)) == changed
     assert {r["ma_ho_so"] for r in onestop.datasets["dossiers"]} <= keys(engine)
-    assert again.totals["read"] >= 249
+    assert again.totals["read"] == (249 if changed else 150)
 
 
-@pytest.mark.parametrize("fault", ["drop_body", "truncated", ("hang_body", 2.0), "html"])
+@pytest.mark.parametrize("fault", ["drop_body", "truncated", ("hang_body", 120), "html"])
 def test_an_answer_broken_after_its_headers_is_retried(engine, onestop, rest_source, fault):
     onestop.inject(fault, fault)
-    started = time.monotonic()
     result = run_source(rest_source(), engine)
     assert result.totals["inserted"] == 250
     assert len(data_requests(onestop)) == 3 + 2
-    assert time.monotonic() - started < 10  # a hang costs the read timeout (0.4 s), not the hang
+    # a body that stops coming costs the read timeout (0.4 s): the run ended while the server still hung
+    assert onestop.counts["hangs_finished"] == 0
 
 
 @pytest.mark.parametrize("fault, says", [
     ("drop_body", r"broke off: ChunkedEncodingError \(2 retries made\)"),
     ("truncated", r"answered JSON cut short or malformed \(2 retries made\)"),
-    (("hang_body", 2.0), r"broke off: ConnectionError \(2 retries made\)"),
+    (("hang_body", 120), r"broke off: ConnectionError \(2 retries made\)"),
     ("html", r"answered text/html, not JSON \(page title '502 Bad Gateway'\) \(2 retries made\)")])
 def test_retries_run_out_on_a_broken_answer_with_one_line_saying_how_many(engine, onestop, rest_source, fault, says):
     onestop.inject(*[fault] * 3)
