@@ -11,8 +11,9 @@ natural key; asking ``>`` would drop a record updated in the same second as the 
 Retries (connection errors, read timeouts, 429/500/502/503/504 with back-off and Retry-After)
 are urllib3's ``Retry`` on a ``requests.Session``; what breaks after the headers (a connection
 dropped mid-body, a body slower than the read timeout, JSON cut short, an HTML error page
-answered as 200) urllib3 can't retry, so :meth:`RestJson.get` asks again, as many times. A 401 renews the credential once (re-reads
-the variable, or logs in again at ``token_url``), then fails clearly. Credentials are sent
+answered as 200) urllib3 can't retry, so :meth:`RestJson.get` asks again, as many times. A
+401 renews the credential once (re-reads the variable, or logs in again at ``token_url``), then
+fails clearly. Credentials are sent
 per request, never set on the session, and every URL the hub shows goes through
 ``redact_url``: the secret appears in no log, error, audit row or report.
 """

@@ -3,7 +3,8 @@
 The tests run the REST adapter against it with faults injected (a 500, a 429 with
 Retry-After, a response slower than the read timeout, a dropped connection before or in the
 middle of the body, JSON cut short, an HTML error page served as 200, tokens that expire, a page
-size capped below the size asked for, records changing between pages), and ``hub demo`` serves the simulated province's dossiers and statistics from it.
+size capped below the size asked for, records changing between pages), and ``hub demo`` serves
+the simulated province's dossiers and statistics from it.
 Datasets are lists of JSON records served under ``/api/<name>``, ordered by (update time, key),
 filtered by ``updated_since`` (inclusive), paginated by ``page``/``size`` or by an opaque
 ``cursor``/``limit``, behind a bearer token from ``POST /auth/token`` (client credentials).
