@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install
+.PHONY: run test install browser
 
 install: $(VENV)/.installed
 
@@ -18,5 +18,12 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(BIN)/hub demo
 
-test: install
+# The report's tests open every page in a real headless browser: Debian's chromium, installed
+# when absent (as root, or through sudo).
+browser:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+test: install browser
 	$(BIN)/python -m pytest

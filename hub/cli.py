@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from hub import cli_quarantine
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -26,6 +27,7 @@ schemas_app = typer.Typer(help="The shared schemas departments' records are mapp
 app.add_typer(schemas_app, name="schemas")
 airflow_app = typer.Typer(help="What an Airflow deployment needs from sources.yaml.", no_args_is_help=True)
 app.add_typer(airflow_app, name="airflow")
+app.add_typer(cli_quarantine.app, name="quarantine")
 
 
 def _engine():
@@ -429,15 +431,20 @@ def _findings_table(result, title: str) -> None:
 @one_line_errors
 def report(
     out: Annotated[Optional[Path], typer.Option(help="Folder to write to (default $HUB_HOME/reports).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Also print the report's figures as JSON on stdout.")] = False,
 ) -> None:
-    """Rebuild the auditors' data-quality report (HTML, and the same figures as JSON).
+    """Rebuild the auditors' data-quality report: a static site (open quality_report.html) and the
+    same figures as JSON (quality_report.json, or on stdout with --json).
 
     Example: hub report --out /tmp/reports
     """
     from report import build_report
 
     page = build_report(_reading_engine(), out)
-    console.print(f"report: {page}", highlight=False)
+    if as_json:
+        sys.stdout.write(page.with_name("quality_report.json").read_text(encoding="utf-8") + "\n")
+    else:
+        console.print(f"report: {page}", highlight=False)
 
 
 @app.command()

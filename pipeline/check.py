@@ -14,6 +14,7 @@ import quarantine
 from adapters import Adapter, Batch, get_adapter_class
 from pipeline.config import SourceConfig, get_source
 from pipeline.stage import StageError, stage
+from quality.profile import profile
 from schemas import Schema, get_schema
 from schemas.mapping import map_records
 
@@ -26,6 +27,10 @@ class Checked:
     statistics: dict
     held: str | None
     seconds: dict[str, float] = field(default_factory=dict)
+    profile: dict | None = None
+    """Per field of the mapped batch: rows, nulls, distinct values (the report's distribution)."""
+    validation: dict | None = None
+    """Great Expectations' result, kept (bounded) for Data Docs."""
 
 
 def make_adapter(source: SourceConfig) -> Adapter:
@@ -45,7 +50,7 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     mapped = stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
                    fields=source.fields, values=source.values, date_formats=source.date_formats,
                    timezone=source.timezone)
-    failures, stats = list(mapped.failures), {}
+    failures, stats, validation = list(mapped.failures), {}, None
     held = quarantine.hold_reason(failures + quarantine.adapter_failures(batch), len(batch),
                                   max_failure_ratio=source.max_failure_ratio)
     seconds = {"map": time.perf_counter() - clock}
@@ -53,13 +58,14 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     if not held:
         clean = mapped.frame.drop(index=mapped.failed_rows())
         checked = stage(source.name, "validate", batch_id, validate, clean, suite() if callable(suite) else suite)
-        stats = checked.statistics
+        stats, validation = checked.statistics, checked.result
         held = quarantine.hold_reason(checked.failures, len(clean), max_failure_ratio=source.max_failure_ratio)
         failures += checked.failures
     seconds["validate"] = time.perf_counter() - clock
     out = quarantine.quarantine_rows(batch, mapped.frame, failures, held, schema=schema, fields=source.fields)
     held = quarantine.records.scrub_reason(schema, held)
-    return Checked(mapped.frame.loc[out.good_index], out.rows, stats, held, seconds)
+    return Checked(mapped.frame.loc[out.good_index], out.rows, stats, held, seconds, profile(mapped.frame),
+                   validation)
 
 
 def prepare(source: SourceConfig, engine: Engine):

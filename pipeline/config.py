@@ -177,3 +177,15 @@ def get_source(name: str, path: Path | None = None) -> SourceConfig:
         raise ConfigError(f"no source named {name!r} in {path or sources_path()} "
                           f"(known: {', '.join(sources) or 'none'})")
     return sources[name]
+
+
+def known_sources() -> dict[str, SourceConfig]:
+    """The registry's sources, and the demo workspace's (``$HUB_HOME/demo/sources.yaml``) for those it
+    lacks: the report and the quarantine read records of any source that ever loaded. Empty if neither
+    file exists."""
+    found: dict[str, SourceConfig] = {}
+    demo = Path(os.environ.get("HUB_HOME", ".hub")) / "demo" / "sources.yaml"
+    for path in (demo, sources_path()):
+        if path.is_file():
+            found.update(load_sources(path))
+    return found

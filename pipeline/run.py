@@ -107,7 +107,11 @@ def process_batch(engine: Engine, source: SourceConfig, schema: Schema, batch: B
             counts["read"] = read
             status = "held" if checked.held else "succeeded"
             audit.close_batch(conn, batch_id, status=status, counts=counts,
-                              gx_statistics=checked.statistics or None, error=checked.held)
+                              gx_statistics=checked.statistics or None, error=checked.held,
+                              columns=[str(c) for c in batch.records.columns], profile=checked.profile)
+            if checked.validation:
+                audit.keep_validation(conn, batch_id, source=source.name, suite=schema.name,
+                                      result=checked.validation)
             audit.set_watermark(conn, source.name, batch.position, batch_id)
         seconds = {**checked.seconds, "load": time.perf_counter() - clock}
         return BatchResult(batch_id, status, counts, checked.held, seconds)

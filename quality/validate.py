@@ -22,6 +22,22 @@ from schemas.mapping import CheckFailure
 class Validation:
     failures: list[CheckFailure] = field(default_factory=list)
     statistics: dict = field(default_factory=dict)
+    result: dict | None = None
+    """Great Expectations' result as JSON, without row indexes or values (kept for Data Docs)."""
+
+
+ROW_LISTS = ("unexpected_index_list", "unexpected_list", "partial_unexpected_index_list",
+             "partial_unexpected_list", "partial_unexpected_counts", "unexpected_index_query")
+
+
+def kept_result(result: ExpectationSuiteValidationResult) -> dict:
+    """The result as Data Docs render it, minus what names rows or quotes values: the rows are in
+    quarantine with their reasons, and a value may be personal data."""
+    data = result.to_json_dict()
+    for r in data.get("results", []):
+        for key in ROW_LISTS:
+            (r.get("result") or {}).pop(key, None)
+    return data
 
 
 def _run(frame: pd.DataFrame, suite: gx.ExpectationSuite, result_format: dict) -> ExpectationSuiteValidationResult:
@@ -54,6 +70,7 @@ def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite) -> Validation:
     if frame.empty:
         return Validation(statistics={"evaluated_expectations": 0, "rows": 0})
     result = _run(frame, suite, RESULT_FORMAT)
+    kept = kept_result(result)
     stats = dict(result.statistics)
     stats["rows"] = len(frame)
     failed = [r for r in result.results if not r.success]
@@ -69,4 +86,4 @@ def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite) -> Validation:
         if rows.size:
             failures.append(CheckFailure(r.expectation_config.meta["check"], rows,
                                          _reasons(frame, r.expectation_config)))
-    return Validation(failures=failures, statistics=stats)
+    return Validation(failures=failures, statistics=stats, result=kept)

@@ -79,6 +79,29 @@ def fresh_database(template_url: str):
         admin.dispose()
 
 
+@contextlib.contextmanager
+def demo_run(template_url: str, home: Path):
+    """``hub demo`` run once through the CLI, in a database and a HUB_HOME of the caller's own."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+
+    with fresh_database(template_url) as (eng, url):
+        env = pytest.MonkeyPatch()
+        env.setenv("HUB_WAREHOUSE_URL", url)
+        env.setenv("HUB_HOME", str(home))
+        env.delenv("HUB_PII_KEY", raising=False)
+        env.delenv("HUB_SOURCES", raising=False)
+        try:
+            cli = CliRunner().invoke(app, ["demo"])
+            manifest = json.loads((home / "demo" / "manifest.json").read_text(encoding="utf-8"))
+            yield SimpleNamespace(engine=eng, cli=cli, manifest=manifest, home=home, reports=home / "reports")
+        finally:
+            env.undo()
+
+
 @pytest.fixture
 def engine(template_url, monkeypatch):
     with fresh_database(template_url) as (eng, url):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from warehouse.tables import batch, watermark
+from warehouse.tables import batch, validation_result, watermark
 
 COUNTS = ("read", "inserted", "updated", "unchanged", "quarantined")
 
@@ -61,3 +61,21 @@ def recent_batches(engine: Engine, *, source: str | None = None, limit: int = 20
         query = query.where(batch.c.source == source)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def validations_kept() -> int:
+    """How many validation results to keep per source for Data Docs (``HUB_VALIDATIONS_KEPT``)."""
+    import os
+
+    return max(1, int(os.environ.get("HUB_VALIDATIONS_KEPT", "30")))
+
+
+def keep_validation(conn: Connection, batch_id: int, *, source: str, suite: str, result: dict,
+                    keep: int | None = None) -> None:
+    """Keep a batch's Great Expectations result; the source's older ones beyond ``keep`` go."""
+    conn.execute(insert(validation_result).values(batch_id=batch_id, source=source, suite=suite,
+                                                  success=bool(result.get("success")), result=result))
+    newest = select(validation_result.c.batch_id).where(validation_result.c.source == source) \
+        .order_by(validation_result.c.batch_id.desc()).limit(keep or validations_kept())
+    conn.execute(delete(validation_result).where(validation_result.c.source == source,
+                                                 validation_result.c.batch_id.not_in(newest.scalar_subquery())))

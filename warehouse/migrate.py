@@ -32,7 +32,7 @@ class MigrationError(HubError, RuntimeError):
     """The schema files changed in a way that can't be applied without a written revision."""
 
 
-def alembic_config(connection: Connection) -> Config:
+def alembic_config(connection: Connection | None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", "warehouse:migrations")
     cfg.attributes["connection"] = connection
@@ -145,10 +145,21 @@ def current_revision(engine: Engine) -> str | None:
 
 
 
-def require_tables(engine: Engine) -> None:
-    """For commands that only read: the warehouse must have been created, and they never create it."""
-    if current_revision(engine) is None:
-        from warehouse.connect import where
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
 
+    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+
+
+def require_tables(engine: Engine) -> None:
+    """For commands that only read: the warehouse must exist at this code's revision; they never
+    create or migrate it (a reader may hold no right to, and a report must not change what it reports)."""
+    from warehouse.connect import where
+
+    current = current_revision(engine)
+    if current is None:
         raise MigrationError(f"the warehouse at {where(engine.url)} has no tables yet: "
                              "run `hub warehouse upgrade` or `hub run` first")
+    if current != head_revision():
+        raise MigrationError(f"the warehouse at {where(engine.url)} is at revision {current}, this hub needs "
+                             f"{head_revision()}: run `hub warehouse upgrade` first")

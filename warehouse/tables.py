@@ -42,6 +42,8 @@ batch = Table(
     Column("rows_quarantined", BigInteger, nullable=False, server_default="0"),
     Column("gx_statistics", JSONB),
     Column("error", Text),
+    Column("columns", JSONB),
+    Column("profile", JSONB),
     CheckConstraint("status IN ('running', 'succeeded', 'held', 'failed', 'unchanged')", name="batch_status"),
     CheckConstraint("status IN ('running', 'failed') OR "
                     "rows_read = rows_inserted + rows_updated + rows_unchanged + rows_quarantined",
@@ -160,6 +162,17 @@ catalogue_push = Table(
     schema="audit",
 )
 
+validation_result = Table(
+    "validation_result", metadata,
+    Column("batch_id", BigInteger, primary_key=True),
+    Column("source", String(63), nullable=False, index=True),
+    Column("suite", String(63), nullable=False),
+    Column("success", Boolean, nullable=False),
+    Column("result", JSONB, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="audit",
+)
+
 run_key = Table(
     "run_key", metadata,
     Column("run_id", String(36), nullable=False),
@@ -231,6 +244,7 @@ def quarantine_table(s: Schema, md: MetaData) -> Table:
         Column("schema_version", String(15), nullable=False),
         Column("quarantined_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("loaded_batch_id", BigInteger, comment="the replay batch that loaded it, once it passed"),
         UniqueConstraint("source", "source_position", "row_hash", name=f"{s.name}_quarantine_once"),
         schema="quarantine",
     )
