@@ -20,22 +20,30 @@ class Pagination(Family):
 @Pagination.member
 @dataclass(frozen=True, kw_only=True)
 class PageNumberPagination(Pagination):
-    """``?page=1&size=100``, then 2, 3... until a page comes back short."""
+    """``?page=1&size=100``, then 2, 3... until a page comes back empty or ``total_field`` is reached
+    (a short page is not the end: servers cap the size asked for)."""
     style: Literal["page"] = "page"
     page_param: str = "page"
     size_param: str = "size"
     size: int = 100
     first_page: int = 1
+    total_field: str | None = "total"
+    """Where the answer says how many records the whole read has (a dotted path); none: read to an empty page."""
 
 
 @Pagination.member
 @dataclass(frozen=True, kw_only=True)
 class OffsetPagination(Pagination):
-    """``?offset=0&limit=100``, then 100, 200... until a page comes back short."""
+    """``?offset=0&limit=100``, then 100, 200... until a page comes back empty or ``total_field`` is
+    reached. Each page after the first starts one record early, at the last record already read: if it
+    is not that record, the data shifted under the offsets and the read starts again from the watermark."""
     style: Literal["offset"] = "offset"
     offset_param: str = "offset"
     limit_param: str = "limit"
     size: int = 100
+    total_field: str | None = "total"
+    max_restarts: int = 3
+    """How many times a read whose offsets shifted starts again before the run fails."""
 
 
 @Pagination.member

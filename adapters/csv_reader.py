@@ -5,16 +5,35 @@ a short line with empty values without a word and cannot hand back the text of a
 a record with the wrong number of fields must reach quarantine with its reason, not vanish or
 shift columns. Every line is NFC before it is split, so cp1258's combining marks never reach
 the schema, nor the quarantine's raw records.
+
+A value longer than :data:`MAX_FIELD` characters is not a value but a broken file (an unclosed
+quote running on, a binary blob): its record is quarantined with the lines it covers, its first
+characters, length and sha256, and the next line is read as the next record. Arrow's reader fails
+a whole file on a record longer than its block ("straddles two block boundaries"), so that too
+hands over to the exact reader, which quarantines the one record.
 """
 from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 BLOCK = 1 << 20
+MAX_FIELD = 1 << 20
+"""Characters in one value, at most; the stdlib reader's own limit (128 KiB by default) failed the file."""
+HEAD = 200
+csv.field_size_limit(MAX_FIELD)
+
+
+class Unsplit(NamedTuple):
+    """A record the reader could not split into fields: quarantined whole with ``reason``."""
+    raw: dict
+    reason: str
+    check: str
 
 
 class Irregular(Exception):
@@ -60,18 +79,55 @@ class CsvReader:
         return [unicodedata.normalize("NFC", str(c).strip()) for c in first]
 
     def record(self, fields: list, width: int) -> list | None:
-        """The fields of one record, or None where the line holds none (a blank line)."""
-        return fields or None
+        """The fields of one record, or None where the line holds none (blank, or only spaces and
+        delimiters: no value to load or to quarantine)."""
+        return fields if any(f.strip() for f in fields) else None
 
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(first line number, fields) of each record; a quoted value may span lines."""
+    def misshapen(self, number: int, fields: list, width: int) -> str:
+        """Why a record of the wrong width is quarantined; one spanning lines says which, since an
+        unclosed quote swallows the lines after it into one record."""
+        end = self.last_line
+        if end > number:
+            return (f"lines {number}-{end} are one record of {len(fields)} fields where the header has {width}: "
+                    f"a quoted value opened on line {number} runs to line {end} (an unclosed quote?), "
+                    f"swallowing {end - number} lines")
+        return f"line {number} has {len(fields)} fields where the header has {width}"
+
+    def rows(self) -> Iterator[tuple[int, list[str] | Unsplit]]:
+        """(first line number, fields) of each record; a quoted value may span lines. A record with
+        a value over :data:`MAX_FIELD` comes as :class:`Unsplit`, and reading goes on at the next line."""
         encoding = "utf-8-sig" if self.encoding == "utf-8" else self.encoding
         with self.path.open(encoding=encoding, newline="") as fh:
-            reader = csv.reader(nfc_lines(fh), delimiter=self.delimiter)
-            line = 0
-            for fields in reader:
+            taken: list[str] = []  # the text of the record being split, for an Unsplit's raw record
+
+            def tee(lines: Iterable[str]) -> Iterator[str]:
+                for text in lines:
+                    taken.append(text)
+                    yield text
+
+            reader = csv.reader(tee(nfc_lines(fh)), delimiter=self.delimiter)
+            line = self.last_line = 0
+            while True:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    fields = self._unsplit(line + 1, reader.line_num, "".join(taken), str(exc))
                 start, line = line + 1, reader.line_num
+                self.last_line = line
+                taken.clear()
                 yield start, fields
+
+    def _unsplit(self, start: int, end: int, text: str, problem: str) -> Unsplit:
+        lines = f"line {start}" if end == start else f"lines {start}-{end}"
+        raw = {"lines": lines, "chars_read": len(text), "head": text[:HEAD],
+               "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()}
+        if "field limit" in problem:
+            reason = (f"{lines}: a value longer than {MAX_FIELD} characters; the record is quarantined whole"
+                      + (" (an unclosed quote?)" if end > start else ""))
+            return Unsplit(raw, reason, "field_size")
+        return Unsplit(raw, f"{lines}: the record can't be split ({problem})", "field_count")
 
     def fast_tables(self, skip: int, chunk_size: int) -> Iterator[tuple[list[str], "object"]]:
         """(header, Arrow table of ``chunk_size`` records) after ``skip`` records, for UTF-8 files.
@@ -109,15 +165,33 @@ class CsvReader:
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
         pending = None  # rows read but not yet handed over
-        for chunk in reader:
-            if irregular:
-                raise Irregular()
-            table = pa.Table.from_batches([chunk])
-            pending = table if pending is None else pa.concat_tables([pending, table])
-            while pending.num_rows >= chunk_size:
-                yield header, pending.slice(0, chunk_size)
-                pending = pending.slice(chunk_size)
+        try:
+            for chunk in reader:
+                if irregular or _blank_rows(chunk):
+                    raise Irregular()
+                table = pa.Table.from_batches([chunk])
+                pending = table if pending is None else pa.concat_tables([pending, table])
+                while pending.num_rows >= chunk_size:
+                    yield header, pending.slice(0, chunk_size)
+                    pending = pending.slice(chunk_size)
+        except pa.ArrowInvalid:  # a record longer than a block, ...: the exact reader says which
+            raise Irregular() from None
         if irregular:
             raise Irregular()
         if pending is not None and pending.num_rows:
             yield header, pending
+
+
+def _blank_rows(chunk) -> bool:
+    """Whether a row holds only empty values: the exact reader skips it, as it skips a blank line."""
+    import pyarrow.compute as pc
+
+    if not chunk.num_columns:
+        return False
+    blank = pc.equal(pc.utf8_trim_whitespace(chunk.column(0)), "")
+    if not pc.any(blank).as_py():  # the usual case, at the cost of one column
+        return False
+    for column in chunk.columns[1:]:
+        blank = pc.and_(blank, pc.equal(pc.utf8_trim_whitespace(column), ""))
+    return bool(pc.any(blank).as_py())
+

@@ -75,6 +75,10 @@ certificate is trusted (that needs the national CA roots). Verifying needs the w
 in memory, so it is done only for messages up to ``verify_max_bytes`` (20 MB); above that,
 and with no certificate, ``signature_verified`` is empty. Why one failed is logged.
 
+**Links.** The folder is written by other systems: a symbolic link in it (or a file reached
+through a linked folder) is never followed. It is quarantined by the document source (check
+``edxml_link``) with its name only, and files are opened with ``O_NOFOLLOW``.
+
 **Resume.** Files are read in order of (arrival stamp, name), where the stamp is
 ``max(mtime, ctime)``: ctime is set when a file lands in the folder and can't be set back by
 copy tools that keep an old mtime (``cp -p``, rsync, unzip), so a file arriving later sorts
@@ -94,9 +98,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import json
 import logging
+import os
+import stat
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -523,13 +530,24 @@ class EdxmlFolder(Adapter):
             raise self.fail(f"drop folder {self.folder} has no files matching {self.pattern!r} (options.pattern)")
         for path in matching:
             try:
-                st = path.stat()
+                st = path.lstat()  # a link's own stamp: what it points to is never looked at
             except FileNotFoundError:  # taken away while listing
                 continue
             stamp = max(st.st_mtime_ns, st.st_ctime_ns)
-            if path.is_file() and stamp <= settled:
+            if (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) and stamp <= settled:
                 files.append((stamp, path.name, path))
         return sorted(files)
+
+    def _outside(self, path: Path) -> str | None:
+        """Why ``path`` is not a message of this folder (a link, or a way out of it), or None.
+
+        Anyone who can drop a file can drop a link: following it would copy whatever it points to
+        (``/etc/shadow``, another department's folder) into quarantine or the warehouse."""
+        if path.is_symlink():
+            return "is a symbolic link; the hub reads only regular files in the drop folder, never through a link"
+        if not path.resolve().is_relative_to(self.folder.resolve()):
+            return "resolves to a file outside the drop folder (a linked folder on its path); it is not read"
+        return None
 
     def batches(self, resume_from: dict[str, Any] | None = None) -> Iterator[Batch]:
         resume_from = resume_from or {}
@@ -577,8 +595,15 @@ class EdxmlFolder(Adapter):
     def _read(self, path: Path, stamp: int):
         """The message's records for this source, or its rejection; None if it changed while read."""
         name = path.name
+        refused = self._outside(path)
+        if refused:
+            if self.record == "trace":  # quarantined once, by the document source
+                return Message(name), [], []
+            return Message(name), [], [Rejected(f"{name}#message", {"file": name, "link": True},
+                                                f"{name} {refused}", "edxml_link")]
         try:
-            with path.open("rb") as fh:
+            # O_NOFOLLOW: a file swapped for a link after the check above is refused by the kernel
+            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh:
                 try:
                     message = read_message(fh, name, verify_max_bytes=self.verify_max_bytes)
                     error = None
@@ -588,6 +613,8 @@ class EdxmlFolder(Adapter):
         except FileNotFoundError:
             return None
         except OSError as exc:
+            if exc.errno == errno.ELOOP:  # became a link while listed: the next run refuses it
+                return None
             raise self.fail(f"can't read {path}: {exc.strerror or exc}") from None
         if max(st.st_mtime_ns, st.st_ctime_ns) != stamp:
             log.info("%s changed while it was read; it is read again next run", name)
@@ -605,7 +632,8 @@ class EdxmlFolder(Adapter):
             if document_id and kind:  # read whole: a status answering it is linked to the quarantined document
                 raw["document_id"] = document_id
             if message.size <= WHOLE_MAX:  # jsonb holds text, not bytes: undecodable bytes and NULs replaced
-                raw["text"] = path.read_bytes().decode("utf-8", "replace").replace("\x00", "\ufffd")
+                with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as fh:
+                    raw["text"] = fh.read().decode("utf-8", "replace").replace("\x00", "\ufffd")
             else:
                 raw["truncated"] = True
             return message, [], [Rejected(f"{name}#message", raw, error.reason, error.check)]

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from adapters import Adapter, Batch, Rejected, register
-from adapters.csv_reader import CsvReader, Irregular
+from adapters.csv_reader import CsvReader, Irregular, Unsplit
 from adapters.vietnamese_text import sniff_bom
 from adapters.xlsx_reader import LEGACY_FONT_ENCODINGS, XlsxReader
 
@@ -178,7 +178,10 @@ class FileExport(Adapter):
                 pass
             skip = done  # the exact reader takes over from the first record not yet yielded
         lines = reader.rows()
-        header = reader.header(next(lines, (1, []))[1])
+        first = next(lines, (1, []))[1]
+        if isinstance(first, Unsplit):
+            raise self.fail(f"{name}'s header line can't be split: {first.reason}")
+        header = reader.header(first)
         if not any(header):
             raise self.fail(f"{name} has no header line")
         if len(set(header)) != len(header):
@@ -195,18 +198,20 @@ class FileExport(Adapter):
             return batch
 
         for number, fields in lines:
-            fields = reader.record(fields, width)
-            if fields is None:
-                continue
+            if not isinstance(fields, Unsplit):
+                fields = reader.record(fields, width)
+                if fields is None:
+                    continue
             seen_any = True
             record += 1
             if record <= skip:
                 continue
             where = f"{name}:{number}"
-            if len(fields) != width:
+            if isinstance(fields, Unsplit):
+                rejected.append(Rejected(where, fields.raw, fields.reason, fields.check))
+            elif len(fields) != width:
                 rejected.append(Rejected(where, {"line": number, "fields": fields},
-                                         f"{reader.unit} {number} has {len(fields)} fields where the header "
-                                         f"has {width}"))
+                                         reader.misshapen(number, fields, width)))
             else:
                 rows.append(fields)
                 positions.append(where)

@@ -9,8 +9,11 @@ read again, which costs a few ``unchanged`` rows and loses none (the merge is id
 natural key; asking ``>`` would drop a record updated in the same second as the last one seen).
 
 Retries (connection errors, read timeouts, 429/500/502/503/504 with back-off and Retry-After)
-are urllib3's ``Retry`` on a ``requests.Session``. A 401 renews the credential once (re-reads
-the variable, or logs in again at ``token_url``), then fails clearly. Credentials are sent
+are urllib3's ``Retry`` on a ``requests.Session``; what breaks after the headers (a connection
+dropped mid-body, a body slower than the read timeout, JSON cut short, an HTML error page
+answered as 200) urllib3 can't retry, so :meth:`RestJson.get` asks again, as many times. A
+401 renews the credential once (re-reads the variable, or logs in again at ``token_url``), then
+fails clearly. Credentials are sent
 per request, never set on the session, and every URL the hub shows goes through
 ``redact_url``: the secret appears in no log, error, audit row or report.
 """
@@ -19,21 +22,31 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 import dataclasses
+import logging
+import re
+import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pandas as pd
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from adapter_options.rest import Auth
 from adapters import Adapter, Batch, register
 from adapters.credentials import CredentialError, airflow_connection, env, redact_url, scrub
-from adapters.pagination import dig, paginator
+from adapters.pagination import Shifted, dig, paginator, record_identity
 from adapters.text import as_text
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+log = logging.getLogger(__name__)
+
+
+class _Broken(Exception):
+    """An answer that broke off after its headers, or is not the JSON it should be: worth asking again."""
 
 
 def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
@@ -123,10 +136,11 @@ class RestJson(Adapter):
             raise self.fail(f"options.base_url {redact_url(self.base_url)} holds credentials: use options.auth")
         self.params = dict(o.params)
         self.items_field = o.items_field
-        self.paginator = paginator(o.pagination)
         self.updated_since_param = o.updated_since_param
         self.updated_field = o.updated_field
         self.key_field = o.key_field
+        self.paginator = paginator(o.pagination, record_identity(o.key_field, o.updated_field))
+        self.restarted: str | None = None
         self.timeout = (o.timeout.connect, o.timeout.read)
         self.retries = o.retries
         self.credentials = _Credentials(self, o.auth, o.connection)
@@ -169,8 +183,12 @@ class RestJson(Adapter):
         except requests.RequestException as exc:  # the message may quote the URL: name the error only
             cause = getattr(exc.args[0], "reason", None) if exc.args else None
             kind = type(exc).__name__ + (f" ({type(cause).__name__})" if isinstance(cause, Exception) else "")
-            raise self.fail(f"{method} {self._where(url, kwargs.get('params'))} failed after {self.retries} "
-                            f"retries: {kind}") from None
+            where = f"{method} {self._where(url, kwargs.get('params'))}"
+            if exc.args and isinstance(exc.args[0], MaxRetryError):  # urllib3 spent the retries already
+                raise self.fail(f"{where} failed after {self.retries} retries: {kind}") from None
+            # broken after the headers (connection dropped mid-body, a body slower than the read
+            # timeout): urllib3 does not retry these, get() does
+            raise _Broken(f"{where} broke off: {kind}") from None
 
     def _failed(self, method: str, url: str, params: dict | None, response: requests.Response) -> Exception:
         reason = scrub(response.reason or "", self.credentials.secrets)
@@ -189,7 +207,19 @@ class RestJson(Adapter):
         return token
 
     def get(self, params: dict[str, Any]) -> Any:
+        """The page's JSON; an answer broken off mid-body, cut short or not JSON is asked again,
+        up to ``retries`` times with back-off, like the faults urllib3 retries before the body."""
         url = self.base_url + self.endpoint
+        for attempt in range(self.retries + 1):
+            try:
+                return self._get(url, params)
+            except _Broken as exc:
+                if attempt == self.retries:
+                    raise self.fail(f"{exc} ({attempt} {'retry' if attempt == 1 else 'retries'} made)") from None
+                log.warning("source %r: %s; retry %d of %d", self.source_name, exc, attempt + 1, self.retries)
+                time.sleep(self.options.backoff * 2 ** attempt)
+
+    def _get(self, url: str, params: dict[str, Any]) -> Any:
         response = self._call("GET", url, params=params, headers=self.credentials.header())
         if response.status_code == 401 and self.credentials.type:  # expired? renew once
             response = self._call("GET", url, params=params, headers=self.credentials.header(renew=True))
@@ -201,13 +231,23 @@ class RestJson(Adapter):
         try:
             return response.json()
         except ValueError:
-            raise self.fail(f"GET {self._where(url, params)} did not answer JSON") from None
+            kind = (response.headers.get("Content-Type") or "no content type").split(";")[0]
+            what = "JSON cut short or malformed" if "json" in kind else f"{kind}, not JSON"
+            title = re.search(rb"<title[^>]*>([^<]{1,80})", response.content[:4096], re.I)
+            shown = f" (page title {scrub(title[1].decode(errors='replace').strip(), self.credentials.secrets)!r})" \
+                if title else ""
+            raise _Broken(f"GET {self._where(url, params)} answered {what}{shown}") from None
 
     # --- pages and batches ---------------------------------------------------------------------
 
-    def _pages(self, since: str | None, start: Any) -> Iterator[tuple[dict, list[dict], Any]]:
-        """(the request's parameters, its items, how to ask for the next page or None)."""
-        at = start
+    def _pages(self, since: str | None, start: Any) -> Iterator[tuple[dict, list[dict], Any, Any]]:
+        """(the request's parameters, its new items, how to ask for the next page or None, the
+        identity of its last record).
+
+        Where the offsets shift during the read (:class:`Shifted`), the read starts again from the
+        first page of the same ``updated_since``: pages already loaded are read again and merge as
+        unchanged, and the record that moved is not lost. ``self.restarted`` says why, for the audit."""
+        at, restarts = start, 0
         while True:
             params = dict(self.params)
             if since and self.updated_since_param:
@@ -218,8 +258,20 @@ class RestJson(Adapter):
             if not isinstance(items, list):
                 raise self.fail(f"GET {self._where(self.base_url + self.endpoint, params)}: no list at "
                                 f"{self.items_field!r} in the answer")
+            try:
+                items = self.paginator.fresh(at, items)
+            except Shifted as exc:
+                restarts += 1
+                if restarts > getattr(self.options.pagination, "max_restarts", 0):
+                    raise self.fail(f"the records moved under the offsets {restarts} times in one read ({exc}); "
+                                    "use cursor pagination, or run when the source is quiet") from None
+                self.restarted = (f"offsets shifted at offset {at} ({exc}): read restarted from "
+                                  f"updated_since {since!r}")
+                log.warning("source %r: %s", self.source_name, self.restarted)
+                at, self.paginator.last = None, None
+                continue
             following = self.paginator.following(at, items, body)
-            yield params, items, following
+            yield params, items, following, self.paginator.last
             if following is None or not items:
                 return
             at = following
@@ -237,13 +289,15 @@ class RestJson(Adapter):
         incremental = bool(self.updated_field and self.updated_since_param)
         since = state.get("updated_since") if incremental else None
         start = state.get("next")  # a run broke off: go on where it stopped, with its filter
+        self.paginator.last = state.get("last") if start is not None else None
+        self.restarted = None
         latest = state.get("max_updated") if start is not None else since
         origin = self.describe()
-        pending: tuple[dict, list[dict], Any] | None = None
+        pending: tuple[dict, list[dict], Any, Any] | None = None
 
-        def batch(page: tuple[dict, list[dict], Any], last: bool) -> Batch:
+        def batch(page: tuple[dict, list[dict], Any, Any], last: bool) -> Batch:
             nonlocal latest
-            params, items, following = page
+            params, items, following, last_record = page
             records = [_flatten(r) for r in items]
             columns = list(dict.fromkeys(c for r in records for c in r))
             frame = pd.DataFrame([[r.get(c) for c in columns] for r in records], columns=columns, dtype=object)
@@ -256,6 +310,10 @@ class RestJson(Adapter):
                 positions = [f"{request}#{i}" for i in range(len(frame))]
             position = {"endpoint": self.endpoint, "updated_since": latest if last else since,
                         "next": None if last else following, "max_updated": latest}
+            if last_record is not None and not last:  # a resumed read proves it again (pagination.Offset)
+                position["last"] = last_record
+            if self.restarted:  # said in the audit row of the batch that follows the restart
+                position["restarted"], self.restarted = self.restarted, None
             return Batch(records=frame, positions=positions, position=position, origin=origin)
 
         try:

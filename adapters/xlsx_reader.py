@@ -80,6 +80,9 @@ class XlsxReader:
             return None
         return fields + [None] * (width - len(fields))
 
+    def misshapen(self, number: int, fields: list, width: int) -> str:
+        return f"row {number} has {len(fields)} fields where the header has {width}"
+
     def rows(self) -> Iterator[tuple[int, list[str | None]]]:
         book, sheet = self._open()
         try:

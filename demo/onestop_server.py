@@ -1,8 +1,10 @@
 """A stand-in for the one-stop (một cửa) system's REST API, on 127.0.0.1, stdlib only.
 
 The tests run the REST adapter against it with faults injected (a 500, a 429 with
-Retry-After, a response slower than the read timeout, a dropped connection, tokens that
-expire), and ``hub demo`` serves the simulated province's dossiers and statistics from it.
+Retry-After, a response slower than the read timeout, a dropped connection before or in the
+middle of the body, JSON cut short, an HTML error page served as 200, tokens that expire, a page
+size capped below the size asked for, records changing between pages), and ``hub demo`` serves
+the simulated province's dossiers and statistics from it.
 Datasets are lists of JSON records served under ``/api/<name>``, ordered by (update time, key),
 filtered by ``updated_since`` (inclusive), paginated by ``page``/``size`` or by an opaque
 ``cursor``/``limit``, behind a bearer token from ``POST /auth/token`` (client credentials).
@@ -38,6 +40,7 @@ class OneStopServer:
         self.port = port
         self.tokens: dict[str, int] = {}  # issued token -> data requests it has left (None: unlimited)
         self.faults: deque[tuple[str, float]] = deque()
+        self.changes: dict[int, Any] = {}  # data request number -> what changes after it is answered
         self.requests: list[dict[str, Any]] = []
         self.counts: Counter = Counter()
         self._lock = threading.Lock()
@@ -80,10 +83,23 @@ class OneStopServer:
 
     def inject(self, *faults: str | tuple[str, float]) -> None:
         """Faults for the next data requests, one each, in order: ``500``, ``429`` (seconds of
-        Retry-After), ``slow`` (seconds before answering), ``drop`` (close without answering)."""
+        Retry-After), ``slow`` (seconds before answering), ``drop`` (close without answering),
+        ``drop_body`` (close half-way through the body), ``hang_body`` (half the body, then
+        silence for the seconds given), ``truncated`` (JSON cut short, its length announced as cut),
+        ``html`` (a proxy's HTML error page, status 200)."""
         for f in faults:
             kind, seconds = (f, 1.0) if isinstance(f, str) else f
             self.faults.append((kind, float(seconds)))
+
+    def after(self, request: int, change) -> None:
+        """Call ``change()`` once the ``request``-th data request (from 1) has been answered: the
+        source's data changing while a read is under way."""
+        self.changes[request] = change
+
+    def delete(self, dataset: str, key: str) -> None:
+        field = self._key(dataset)
+        with self._lock:
+            self.datasets[dataset] = [r for r in self.datasets[dataset] if r.get(field) != key]
 
     def upsert(self, dataset: str, record: dict[str, Any]) -> None:
         key = self._key(dataset)
@@ -172,14 +188,26 @@ class _Handler(BaseHTTPRequestHandler):
         except (ConnectionError, TimeoutError):  # the client gave up on a slow answer
             pass
 
-    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode()
+    def _send(self, status: int, body: dict[str, Any] | bytes, headers: dict[str, str] | None = None,
+              fault: tuple[str, float] | None = None) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        kind = fault[0] if fault else None
+        if kind == "truncated":
+            data = data[: len(data) // 2]
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", (headers or {}).pop("Content-Type", "application/json; charset=utf-8"))
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
+        if kind in ("drop_body", "hang_body"):
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            if kind == "hang_body":
+                time.sleep(fault[1])
+                self.app.counts["hangs_finished"] += 1
+            self.close_connection = True
+            return
         self.wfile.write(data)
 
     def do_POST(self):
@@ -207,7 +235,19 @@ class _Handler(BaseHTTPRequestHandler):
         app.counts[parts.path] += 1
         if not parts.path.startswith("/api/"):
             return self._send(404, {"error": "not_found"})
-        fault = app.faults.popleft() if app.faults else None
+        number = app.counts["data"] = app.counts["data"] + 1
+        try:
+            self._answer(parts.path, query, app.faults.popleft() if app.faults else None)
+        finally:
+            change = app.changes.pop(number, None)
+            if change:
+                change()
+
+    def _answer(self, path: str, query: dict[str, str], fault: tuple[str, float] | None) -> None:
+        app = self.app
+        if fault and fault[0] == "html":
+            page = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+            return self._send(200, page, {"Content-Type": "text/html"})
         if fault:
             kind, seconds = fault
             if kind == "500":
@@ -222,10 +262,10 @@ class _Handler(BaseHTTPRequestHandler):
         denied = app.authorize(self.headers.get("Authorization"))
         if denied:
             return self._send(401, {"error": denied}, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        body = app.page(parts.path.removeprefix("/api/"), query)
+        body = app.page(path.removeprefix("/api/"), query)
         if body is None:
             return self._send(404, {"error": "not_found"})
-        self._send(200, body)
+        self._send(200, body, fault=fault)
 
 
 # --- data for the demo and the tests ----------------------------------------------------------

@@ -162,6 +162,9 @@ def map_records(records: pd.DataFrame, *, schema: Schema, fields: dict[str, str]
         col = column_of.get(f.name)
         raw = records[col] if col in records.columns else pd.Series(None, index=records.index, dtype=object)
         text = _text(raw)
+        _add(failures, f"nul_byte:{f.name}", _holds_nul(text), text,
+             lambda v, n=f.name: f"{n} holds a NUL byte (0x00) at character {v.index(chr(0)) + 1}, "
+                                 "which PostgreSQL text can't store")
         if f.name in values:
             text = text.replace(values[f.name])
         if f.type == "timestamp" or f.type == "date":
@@ -259,6 +262,16 @@ def _without_ids(f, in_key: bool, text: pd.Series, failures: list[CheckFailure])
          lambda v, n=f.name: f"{n} {v!r} holds what looks like a citizen ID (CCCD or CMND); a field meant to "
                              f"hold one is declared 'protect: hashed' in its schema")
     return text
+
+
+def _holds_nul(text: pd.Series) -> pd.Series:
+    """Values with a NUL character: PostgreSQL refuses them in text, and one failed the whole batch
+    (and every rerun of it), so the record is quarantined instead. Checked over distinct values."""
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    if not len(uniques) or not any("\x00" in u for u in uniques if isinstance(u, str)):
+        return pd.Series(False, index=text.index)
+    flags = np.array([isinstance(u, str) and "\x00" in u for u in uniques] + [False])
+    return pd.Series(flags[codes], index=text.index)
 
 
 def _add(failures: list[CheckFailure], check: str, mask: pd.Series, shown: pd.Series,

@@ -194,6 +194,18 @@ def raw_hash(raw: dict[str, Any]) -> str:
                        usedforsecurity=False).hexdigest()
 
 
+def storable(raw: Any) -> Any:
+    """A raw record as jsonb can hold it: PostgreSQL refuses NUL in text and in jsonb, so a NUL is
+    kept as U+FFFD there (the row's reason names the field and where the NUL was)."""
+    if isinstance(raw, str):
+        return raw.replace("\x00", "\ufffd") if "\x00" in raw else raw
+    if isinstance(raw, dict):
+        return {storable(k): storable(v) for k, v in raw.items()}
+    if isinstance(raw, (list, tuple)):
+        return [storable(v) for v in raw]
+    return raw
+
+
 def quarantine(conn: Connection, schema: Schema, *, source: str, batch_id: int,
                rows: list[dict[str, Any]]) -> int:
     """Keep failing rows with their raw record and reasons; a row seen again is counted, not copied."""
@@ -201,8 +213,9 @@ def quarantine(conn: Connection, schema: Schema, *, source: str, batch_id: int,
         return 0
     _, _, table = schema_tables(schema)
     params = [{"source": source, "batch_id": batch_id, "last_batch_id": batch_id,
-               "source_position": r["position"], "raw_record": r["raw"], "failed_checks": r["checks"],
-               "reason": r["reason"], "row_hash": raw_hash(r["raw"]), "schema_version": schema.version}
+               "source_position": storable(r["position"]), "raw_record": storable(r["raw"]),
+               "failed_checks": r["checks"], "reason": storable(r["reason"]), "row_hash": raw_hash(r["raw"]),
+               "schema_version": schema.version}
               for r in rows]
     stmt = pg_insert(table)
     stmt = stmt.on_conflict_do_update(
