@@ -22,7 +22,7 @@ from common.errors import HubError
 from schemas import all_schema_names
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-TOKEN_PREFIX = "lt_"
+TOKEN_PREFIX = "lt_"  # noqa: S105 - a token's visible prefix, not a secret
 DEFAULT_VALID_DAYS = 90
 
 

@@ -29,13 +29,19 @@ from adapters.vietnamese_text import sniff_bom
 from adapters.xlsx_reader import LEGACY_FONT_ENCODINGS, XlsxReader
 
 
-def line_digests(raw, n: int) -> bytes:
+def line_digests(raw, n: int) -> bytes | None:
     """The md5 of each of the next ``n`` lines of ``raw`` (a binary file), 16 bytes a line.
 
     On the fast path every line is one record, so a line's bytes are its record's raw text: a
-    change anywhere in a record (or a record moved to another line) changes its digest."""
+    change anywhere in a record (or a record moved to another line) changes its digest. A bare
+    carriage return ends a record for the CSV reader but not a line here: then the lines are not
+    the records, and None says so (the records are checked in full, never skipped on a digest
+    that may be another record's)."""
+    lines = list(itertools.islice(raw, n))
+    if len(lines) != n or any(b"\r" in line.rstrip(b"\r\n") or line.endswith(b"\r") for line in lines):
+        return None
     md5 = hashlib.md5
-    return b"".join([md5(line).digest() for line in itertools.islice(raw, n)])
+    return b"".join([md5(line, usedforsecurity=False).digest() for line in lines])
 
 
 def _label(encoding: str) -> str:
@@ -164,14 +170,17 @@ class FileExport(Adapter):
                 with self.path.open("rb") as raw:  # the same lines as bytes, for each record's digest
                     for _ in range(1 + skip):
                         raw.readline()
+                    aligned = True  # once a bare carriage return shifts lines from records, for good
                     for header, table in reader.fast_tables(skip, self.chunk_size):
                         frame = table.to_pandas()
                         frame.columns = header
                         lines = np.arange(done + 2, done + 2 + len(frame))
                         first, done = done, done + len(frame)
+                        digests = line_digests(raw, len(frame)) if aligned else None
+                        aligned = digests is not None
                         yield Batch(records=frame, positions=np.char.add(f"{name}:", lines.astype(str)).tolist(),
                                     position={**here, "record": done}, origin=origin, first_ordinal=first,
-                                    digests=line_digests(raw, len(frame)))
+                                    digests=digests)
                 if done:
                     return
             except Irregular:

@@ -88,7 +88,7 @@ def api_server(url: str, home: Path):
 
     port = _free_port()
     env = {**os.environ, "HUB_WAREHOUSE_URL": url, "HUB_HOME": str(home)}
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("hub")), "serve", "--port", str(port),
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("hub")), "serve", "--port", str(port),  # noqa: S603 - our own interpreter and components, arguments we built; no shell
                              "--per-minute", "100000"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"

@@ -202,7 +202,7 @@ def _environment(home: Path, *, warehouse_url: str, sources: Path, demo_connecti
 def _spawn(home: Path, name: str, argv: list[str], env: dict[str, str]) -> int:
     """Start one component in a session of its own, its output in ``<name>.log``, its pid in ``<name>.pid``."""
     log = open(home / f"{name}.log", "ab")
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,  # noqa: S603 - our own interpreter and components, arguments we built; no shell
                             cwd=home, start_new_session=True)
     log.close()
     (home / f"{name}.pid").write_text(f"{proc.pid}\n")
@@ -214,7 +214,7 @@ def _airflow(*args: str) -> list[str]:
 
 
 def _run(argv: list[str], env: dict[str, str], what: str, home: Path) -> str:
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=home)
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=home)  # noqa: S603 - our own interpreter and components, arguments we built; no shell
     if done.returncode:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         raise ClusterError(f"{what} failed: {' | '.join(tail)}")
@@ -234,7 +234,7 @@ def _wait(what: str, check, timeout: float, pid: int | None = None, log: Path | 
 
 def _answers(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - an http URL on 127.0.0.1 we built
             return response.status < 500
     except urllib.error.HTTPError as exc:  # it answered: a 401 or a 404 is a server that is up
         return exc.code < 500

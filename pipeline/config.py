@@ -85,7 +85,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.
 def _read(path: Path) -> dict:
     """The registry's YAML, or one line naming the file and the line where it stops making sense."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}  # noqa: S506 - _Loader is yaml.SafeLoader keeping line numbers
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else path.name

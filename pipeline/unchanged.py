@@ -31,7 +31,7 @@ WIDTH = 16
 
 def checks_fingerprint(source: SourceConfig, schema: Schema, cats) -> bytes:
     """What decides a record's fate besides its text, as 16 bytes."""
-    h = hashlib.md5(json.dumps([schema.name, schema.version, schema.definition(), source.fields, source.values,
+    h = hashlib.md5(json.dumps([schema.name, schema.version, schema.definition(), source.fields, source.values,  # noqa: S324 - a fingerprint of what decides a record's fate, not security
                                 source.date_formats, source.timezone, cats.code_lists],
                                sort_keys=True, default=str).encode())
     units = cats.admin_units
