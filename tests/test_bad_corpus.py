@@ -117,7 +117,7 @@ def source_for(name: str, case: dict, folder: Path, answer_server) -> SourceConf
     server, handler = answer_server
     handler.body = path.read_bytes()
     t = TEMPLATE["onestop_dossiers"]
-    options = {k: v for k, v in t["options"].items() if k != "auth"}
+    options = {k: v for k, v in t["options"].items() if k not in ("auth", "connection")}  # a bare server
     return SourceConfig(name=source_name, adapter="rest", schema="dossier", fields=t["fields"], values=t["values"],
                         date_formats=tuple(t["date_formats"]),
                         options={**options, "base_url": f"http://127.0.0.1:{server.server_address[1]}",

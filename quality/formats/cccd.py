@@ -22,24 +22,31 @@ CENTURY = {0: ("male", 1900), 1: ("female", 1900), 2: ("male", 2000), 3: ("femal
 TWELVE_DIGITS = re.compile(r"^\d{12}$")
 
 
+def _masked(v: str) -> str:
+    from schemas.pii import masked
+
+    return masked(pd.Series([v]))[0]
+
+
 @format_check("cccd", rule="valid_cccd", related=("birth_date_field", "sex_field"))
 def cccd_problem(value: object, birth: object = None, sex: object = None) -> str | None:
     """Why a citizen ID is wrong (naming the value), or None when it is right."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     v = str(value)
+    shown = _masked(v)  # a reason is kept and shown: the value it quotes is a citizen's ID, masked
     if not TWELVE_DIGITS.match(v):
-        return f"citizen ID {v!r} is not 12 digits"
+        return f"citizen ID {shown!r} is not 12 digits"
     if v[:3] not in CCCD_PROVINCES:
-        return f"citizen ID {v!r} starts with {v[:3]}, which is not a province code of birth registration"
+        return f"citizen ID {shown!r} starts with {v[:3]}, which is not a province code of birth registration"
     code_sex, century = CENTURY[int(v[3])]
     if sex is not None and not pd.isna(sex) and str(sex) != code_sex:
-        return f"citizen ID {v!r}: digit 4 ({v[3]}) means {code_sex}, but sex is {sex}"
+        return f"citizen ID {shown!r}: digit 4 ({v[3]}) means {code_sex}, but sex is {sex}"
     if birth is not None and not pd.isna(birth):
         year = pd.Timestamp(birth).year
         if not century <= year < century + 100:
-            return (f"citizen ID {v!r}: digit 4 ({v[3]}) means born {century}-{century + 99}, "
+            return (f"citizen ID {shown!r}: digit 4 ({v[3]}) means born {century}-{century + 99}, "
                     f"but the date of birth is in {year}")
         if v[4:6] != f"{year % 100:02d}":
-            return f"citizen ID {v!r}: digits 5-6 ({v[4:6]}) should be the birth year's last two digits ({year % 100:02d})"
+            return f"citizen ID {shown!r}: digits 5-6 ({v[4:6]}) should be the birth year's last two digits ({year % 100:02d})"
     return None
