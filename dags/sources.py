@@ -6,7 +6,7 @@ runs. Parsing reads ``sources.yaml`` and nothing else, and opens no connection.
 
 One task, ``load``, not extract/validate/load/audit: the pipeline commits each batch together with
 its audit row and watermark, and checks batch n+1 while n loads; split into tasks, the records would
-have to be staged between them for no gain (see docs/ARCHITECTURE.md, "Airflow").
+have to be staged between them for no gain (see docs/DECISIONS.md, "Airflow").
 """
 from __future__ import annotations
 

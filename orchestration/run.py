@@ -33,7 +33,7 @@ def load_source(name: str, *, interval: tuple[datetime | None, datetime | None] 
                 full_refresh: bool = False, warehouse_url: str | None = None) -> dict[str, Any]:
     """Load what the source holds that the warehouse lacks, up to now, for the run of ``interval``.
 
-    The source's watermark, not the interval, decides what is read (see ARCHITECTURE.md): a rerun
+    The source's watermark, not the interval, decides what is read (see docs/DECISIONS.md, "Airflow"): a rerun
     or a backfill of an interval already loaded reads nothing new and changes nothing, and each
     attempt leaves its rows in ``audit.batch`` under the returned ``audit_run_id``.
     """
