@@ -23,7 +23,8 @@ SCREENSHOT = ARTEFACTS / "quality_report_overview.png"
 UNIT_COLUMNS = {  # schema: (unit column, date column) in core, as the schema files say
     "dossier": ("admin_unit_code", "received_at"), "dossier_statistic": ("unit_code", "period_end"),
     "enterprise": ("address_unit_code", "updated_at"), "indicator_report": ("reporting_unit_code", "period_end"),
-    "social_beneficiary": ("commune_code", "list_month")}
+    "social_beneficiary": ("commune_code", "list_month"), "teleconsultation": ("requesting_unit_code", "requested_at"),
+    "online_meeting": ("host_unit_code", "started_at")}
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +205,7 @@ def test_hub_report_json_prints_the_same_figures(demo, monkeypatch):
     again = json.loads((demo.reports / "quality_report.json").read_text(encoding="utf-8"))
     assert without_clock(printed) == without_clock(again)
     assert set(printed["sections"]) == {"overview", "freshness", "volume", "schema", "distribution", "units",
-                                        "quarantine", "reconciliation", "lineage"}
+                                        "quarantine", "reconciliation", "lineage", "access"}
 
 
 def without_clock(value):
