@@ -26,8 +26,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from demo.local_server import LocalServer
 
-class OneStopServer:
+
+class OneStopServer(LocalServer):
+    thread_name = "onestop-server"
+
     def __init__(self, datasets: dict[str, list[dict[str, Any]]], *, updated_field: str = "ngay_cap_nhat",
                  key_field: str | None = None, client_id: str = "lienthong-hub",
                  client_secret: str | None = None, token_uses: int | None = None,
@@ -48,38 +52,9 @@ class OneStopServer:
 
     # --- control, from the test or the demo ---------------------------------------------------
 
-    def start(self) -> "OneStopServer":
-        handler = type("Handler", (_Handler,), {"app": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
-        threading.Thread(target=self._httpd.serve_forever, name="onestop-server", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> "OneStopServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
     @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
-    def connection_uri(self) -> str:
-        """The server as an Airflow connection (``AIRFLOW_CONN_<ID>``): its address and client credentials."""
-        from urllib.parse import quote
-
-        host, port = self._httpd.server_address[:2]
-        return f"http://{quote(self.client_id, safe='')}:{quote(self.client_secret, safe='')}@{host}:{port}"
+    def credentials(self) -> tuple[str, str]:
+        return self.client_id, self.client_secret
 
     def inject(self, *faults: str | tuple[str, float]) -> None:
         """Faults for the next data requests, one each, in order: ``500``, ``429`` (seconds of
@@ -336,3 +311,6 @@ def statistics_records(dossiers: list[dict[str, Any]], parents: dict[str, str] |
                         "so_tiep_nhan": received_n, "so_da_tra_ket_qua": completed_n,
                         "so_tra_dung_han": on_time_n, "ngay_cap_nhat": f"{end}T23:00:00"})
     return records
+
+
+OneStopServer.handler = _Handler  # defined after the server it serves

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import random
 import secrets
-import threading
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from demo.geography import Geography
+from demo.local_server import LocalServer
 
 REFORM = datetime(2025, 7, 1)
 MONTHS = [datetime(2025, 6, 2, 7, 0), datetime(2025, 9, 3, 7, 0)]
@@ -75,7 +75,9 @@ def generate(folder: Path, geo: Geography, n: int, rnd: random.Random) -> dict:
             "defects": {"teleconsultation": planted}}
 
 
-class TelemedicineServer:
+class TelemedicineServer(LocalServer):
+    thread_name = "telemedicine-server"
+
     """The platform's API on 127.0.0.1 (stdlib): ``GET /v2/consultations`` behind ``X-API-Key``."""
 
     def __init__(self, records: list[dict], api_key: str | None = None, port: int = 0):
@@ -85,34 +87,9 @@ class TelemedicineServer:
         self.requests: list[dict] = []
         self._httpd: ThreadingHTTPServer | None = None
 
-    def start(self) -> "TelemedicineServer":
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), type("Handler", (_Handler,), {"app": self}))
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="telemedicine-server", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> "TelemedicineServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
     @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
-    def connection_uri(self) -> str:
-        """The Airflow connection a REST source reads its address and API key from."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://:{self.api_key}@{host}:{port}"
+    def credentials(self) -> tuple[str, str]:
+        return "", self.api_key
 
     def page(self, query: dict[str, str]) -> dict:
         since = query.get("modified_from")
@@ -148,3 +125,6 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, self.app.page(query))
         except ValueError:
             return self._send(400, {"error": "bad paging"})
+
+
+TelemedicineServer.handler = _Handler  # defined after the server it serves
