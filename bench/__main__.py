@@ -41,8 +41,9 @@ def run_case(case: str, url: str, path: Path, chunk_size: int, *more: str) -> di
     """One case in a fresh interpreter; ``wall`` is the whole process, start-up and imports included."""
     start = time.perf_counter()
     # S603: this interpreter, our own module, arguments we made; no shell
-    out = subprocess.run([sys.executable, "-m", "bench.cases", case, "--url", url, "--file", str(path),  # noqa: S603
-                          "--chunk-size", str(chunk_size), *more], capture_output=True, text=True, check=False)
+    out = subprocess.run([sys.executable, "-m", "bench.cases", case, "--file", str(path),  # noqa: S603
+                          "--chunk-size", str(chunk_size), *more], capture_output=True, text=True, check=False,
+                         env={**os.environ, "BENCH_WAREHOUSE_URL": url})
     wall = time.perf_counter() - start
     if out.returncode != 0:
         raise RuntimeError(f"case {case} failed: {out.stderr.strip().splitlines()[-1:]}")

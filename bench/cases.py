@@ -1,6 +1,9 @@
 """One benchmark case per process, so each one's peak memory is its own.
 
-    python -m bench.cases CASE --url URL --file FILE [--chunk-size N]
+    BENCH_WAREHOUSE_URL=URL python -m bench.cases CASE --file FILE [--chunk-size N]
+
+The warehouse URL (with its password) comes from the environment, not the command line, where
+every user of the machine could read it in the process list.
 
 prints one JSON line: seconds (the work only, not interpreter start or imports), peak RSS,
 and for the hub's cases the run's counts and per-stage seconds.
@@ -195,6 +198,8 @@ def dlt_case(url: str, path: str) -> dict:
     except ImportError as exc:
         return {"skipped": f"dlt is not installed beside the hub ({exc}); install the 'bench' extra"}
     import pandas as pd
+    from urllib.parse import quote
+
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -207,8 +212,8 @@ def dlt_case(url: str, path: str) -> dict:
 
     # the embedded server listens on a Unix socket only: dlt wants a host name, libpq lets the
     # query's host (the socket's folder) override it
-    credentials = (f"postgresql://{parsed.username or 'postgres'}:unused@localhost:5432/{parsed.database}"
-                   f"?host={parsed.query['host']}")
+    credentials = (f"postgresql://{parsed.username or 'postgres'}:{quote(parsed.password or '', safe='')}"
+                   f"@localhost:5432/{parsed.database}?host={parsed.query['host']}")
     pipeline = dlt.pipeline(pipeline_name="bench_dlt", destination=dlt.destinations.postgres(credentials=credentials),
                             dataset_name="bench_dlt", progress="log")
     start = time.perf_counter()
@@ -233,13 +238,16 @@ def peak_rss_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("case", choices=["hub", "hub_rerun", "copy", "pandas", "dlt", "small_forked", "small_cold", "demo"])
-    parser.add_argument("--url", required=True)
+    parser.add_argument("--url", default=os.environ.get("BENCH_WAREHOUSE_URL"),
+                        help="the warehouse (default: $BENCH_WAREHOUSE_URL)")
     parser.add_argument("--file", required=True)
     parser.add_argument("--chunk-size", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--size", default="large")
     parser.add_argument("--folder")
     args = parser.parse_args()
+    if not args.url:
+        parser.error("no warehouse: set BENCH_WAREHOUSE_URL or give --url")
     if args.case == "hub":
         out = hub_case(args.url, args.file, args.chunk_size, full_refresh=True)
     elif args.case == "hub_rerun":

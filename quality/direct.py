@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from common.errors import HubError
 from quality import checks
 from quality.formats import formats
 
@@ -78,8 +79,8 @@ def _between(frame, kw) -> Domain:
         try:
             return column.index, column.map(lambda v: (low is None or (v > low if kw.get("strict_min") else v >= low))
                                             and (high is None or (v < high if kw.get("strict_max") else v <= high)))
-        except TypeError:  # dates against a datetime: Great Expectations' metric raises, and the
-            raise _Errored from None  # expectation fails with no rows (see docs/PERFORMANCE.md)
+        except TypeError as err:  # dates against a datetime: Great Expectations' metric raises too
+            raise _Errored(str(err)) from None
     ok = pd.Series(True, index=column.index)
     if low is not None:
         ok &= column > low if kw.get("strict_min") else column >= low
@@ -147,8 +148,17 @@ class _Unsupported(Exception):
     """An expectation this module can't evaluate exactly as Great Expectations does."""
 
 
+class CheckError(HubError, RuntimeError):
+    """A check of the suite could not run on the batch (Great Expectations reports such an
+    expectation failed with no rows, which reads as "nothing to quarantine": a date field's
+    ``not_in_future`` once let 2999-01-01 load that way). The batch is refused instead."""
+
+    def __init__(self, config, message: str):
+        super().__init__(f"check {(config.meta or {}).get('check') or config.type} could not run: {message}")
+
+
 class _Errored(Exception):
-    """Great Expectations' metric raises here: it reports the expectation failed, with no rows."""
+    """The evaluation of an expectation raised where Great Expectations' metric raises."""
 
 
 def enabled() -> bool:
@@ -192,9 +202,8 @@ def evaluate(frame: pd.DataFrame, suite) -> tuple[list[tuple[object, np.ndarray,
             kw = _arguments(expectation, config)
             try:
                 index, ok = EVALUATORS[config.type](frame, kw)
-            except _Errored:
-                failed.append((config, np.empty(0, dtype=np.int64), 0))
-                continue
+            except _Errored as err:
+                raise CheckError(config, str(err)) from None
             ok = ok.to_numpy(dtype=bool, na_value=False)
             bad = index[~ok].to_numpy()
             mostly = kw.get("mostly")

@@ -88,13 +88,22 @@ def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite) -> Validation:
 def _by_great_expectations(frame: pd.DataFrame, suite: gx.ExpectationSuite):
     result = _run(frame, suite, RESULT_FORMAT)
     failed = [r for r in result.results if not r.success]
-    broken = [r for r in failed if r.exception_info.get("raised_exception")]
-    if broken:
-        info = broken[0].exception_info
-        raise RuntimeError(f"expectation {broken[0].expectation_config.type} could not run: "
-                           f"{info.get('exception_message')}")
+    for r in failed:
+        message = _raised(r.exception_info or {})
+        if message is not None:
+            raise direct.CheckError(r.expectation_config, message)
     return [(r.expectation_config, np.asarray(r.result.get("unexpected_index_list") or [], dtype=np.int64),
              r.result.get("unexpected_count", 0)) for r in failed], dict(result.statistics), result
+
+
+def _raised(info: dict) -> str | None:
+    """What a metric of the expectation raised, if one did. Great Expectations 1.x keeps it per
+    metric (``{metric id: {raised_exception, exception_message}}``), not at the top where 0.x did,
+    and reports the expectation failed with no rows: read at the top only, the fault passed unseen."""
+    for entry in (info, *(v for v in info.values() if isinstance(v, dict))):
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "an error in Great Expectations")
+    return None
 
 
 def _direct_result(frame: pd.DataFrame, suite: gx.ExpectationSuite, failed, stats: dict

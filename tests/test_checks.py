@@ -85,8 +85,9 @@ def _beneficiaries(**overrides) -> pd.DataFrame:
             "list_level": ["commune"] * 4}
     rows.update(overrides)
     frame = pd.DataFrame(rows)
-    for col in ("birth_date", "start_date", "end_date", "list_month"):
-        frame[col] = pd.to_datetime(frame[col]).dt.tz_localize("Asia/Ho_Chi_Minh")
+    for col in ("birth_date", "start_date", "end_date", "list_month"):  # Python dates, as the mapping hands them over
+        frame[col] = pd.Series([None if pd.isna(d) else pd.Timestamp(d).date() for d in frame[col]],
+                               index=frame.index, dtype=object)
     return frame
 
 
@@ -182,13 +183,15 @@ def test_the_suite_evaluated_directly_fails_what_great_expectations_fails(loaded
         assert by_gx[0]  # each frame fails some checks, so the comparison says something
 
 
-def test_a_date_checked_against_a_datetime_fails_as_in_great_expectations(monkeypatch):
+def test_a_check_that_cannot_run_refuses_the_batch_in_both_engines(monkeypatch):
     """Great Expectations' between-metric raises on Python dates against a datetime bound and reports
-    the expectation failed with no rows; the direct evaluation reports the same, not something else."""
+    the expectation failed with no rows, which once read as "nothing to quarantine" (a date field's
+    ``not_in_future`` let 2999-01-01 load). Both engines now refuse the batch, naming the check."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     from quality.context import gx_context
+    from quality.direct import CheckError
 
     gx_context()
     suite = gx.ExpectationSuite(name="dates")
@@ -196,8 +199,23 @@ def test_a_date_checked_against_a_datetime_fails_as_in_great_expectations(monkey
         column="day", max_value=datetime(2026, 1, 1, tzinfo=timezone.utc),
         meta={"check": "not_in_future:day", "reason": "day {value} is in the future", "explain": None}))
     frame = pd.DataFrame({"day": [pd.Timestamp("2020-01-01").date(), pd.Timestamp("2099-01-01").date(), None]})
-    monkeypatch.setenv("HUB_VALIDATION_ENGINE", "gx")
-    by_gx = _outcome(validate(frame, suite))
-    monkeypatch.setenv("HUB_VALIDATION_ENGINE", "direct")
-    assert _outcome(validate(frame, suite)) == by_gx
-    assert by_gx[1]["failed_checks"] == {"not_in_future:day": 0}
+    for engine in ("gx", "direct"):
+        monkeypatch.setenv("HUB_VALIDATION_ENGINE", engine)
+        with pytest.raises(CheckError, match=r"^check not_in_future:day could not run: .*date"):
+            validate(frame, suite)
+
+
+def test_a_date_field_is_not_in_future_by_the_day_in_viet_nam(loaded_catalogs, monkeypatch):
+    """A date field's ``not_in_future`` bound is today's date in Việt Nam: at 01:00 on 1 January
+    there (18:00 UTC the day before), a record dated 1 January is not in the future, 2 January is."""
+    now = datetime(2025, 12, 31, 18, 0, tzinfo=timezone.utc)
+    suite = build_suite(get_schema("social_beneficiary"), now=now)
+    days = [pd.Timestamp(d).date() for d in ("2025-09-01", "2026-01-01", "2026-01-02", "2999-01-01")]
+    frame = _beneficiaries(list_month=days)
+    outcomes = []
+    for engine in ("gx", "direct"):
+        monkeypatch.setenv("HUB_VALIDATION_ENGINE", engine)
+        outcomes.append(_outcome(validate(frame, suite)))
+        failed = {f.check: f.rows.tolist() for f in validate(frame, suite).failures}
+        assert failed["not_in_future:list_month"] == [2, 3], engine
+    assert outcomes[0] == outcomes[1]

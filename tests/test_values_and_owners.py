@@ -64,6 +64,31 @@ def test_implausible_amounts_and_days_are_quarantined_with_their_bound(engine, t
     assert bad["6"][0] == ["range:reported_at"]
 
 
+ENTERPRISE = ["tax_code", "name", "registration_date", "status", "address_unit_code", "address", "industry_code",
+              "updated_at"]
+
+
+def test_a_date_field_in_the_future_is_quarantined(engine, tmp_path):
+    """``registration_date`` states no ``max``, only ``not_in_future``: the suite's check is what
+    keeps 2999-01-01 (and tomorrow, in Việt Nam) out. It once failed with no rows and loaded them."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from stdnum.vn import mst
+
+    codes = [b + mst.calc_check_digit(b) for b in (f"24{j:07d}" for j in range(1, 40))
+             if mst.is_valid(b + mst.calc_check_digit(b))][:3]
+    tomorrow = (datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) + timedelta(days=1)).strftime("%d/%m/%Y")
+    rows = [[code, f"Công ty số {i}", day, "active", "07210", "Thôn 1", "0121", "01/03/2024 08:00"]
+            for i, (code, day) in enumerate(zip(codes, ["06/05/2019", "01/01/2999", tomorrow]))]
+    path = write_csv(tmp_path / "enterprises.csv", ENTERPRISE, rows)
+    result = run_source(file_source("enterprises", "enterprise", path), engine)
+    assert result.totals["read"] == 3 and result.totals["inserted"] == 1 and result.totals["quarantined"] == 2
+    bad = quarantined(engine, "enterprise")
+    assert bad["3"] == (["not_in_future:registration_date"], "registration_date 2999-01-01 is in the future")
+    assert bad["4"][0] == ["not_in_future:registration_date"]
+
+
 def test_every_date_field_of_every_schema_states_its_bounds(tmp_path):
     for schema in all_schemas():
         for f in schema.fields:
