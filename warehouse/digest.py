@@ -36,6 +36,7 @@ STORED = text(
     "SELECT string_agg(int8send(ordinal), ''::bytea ORDER BY ordinal), string_agg(digest, ''::bytea ORDER BY ordinal) "
     "FROM staging.record_digest WHERE source = :source AND ordinal >= :start AND ordinal < :end")
 FORGET = text("DELETE FROM staging.record_digest WHERE source = :source AND ordinal = ANY(CAST(:ordinals AS bigint[]))")
+FORGET_RANGE = text("DELETE FROM staging.record_digest WHERE source = :source AND ordinal BETWEEN :first AND :last")
 
 
 def stored(engine: Engine, source: str, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,6 +51,14 @@ def stored(engine: Engine, source: str, start: int, end: int) -> tuple[np.ndarra
 
 
 def forget(conn: Connection, source: str, ordinals: np.ndarray) -> None:
-    """Drop the digests of the ordinals checked again: only the merge's outcome may vouch for them."""
-    if ordinals.size:
+    """Drop the digests of the ordinals checked again: only the merge's outcome may vouch for them.
+
+    A batch checked whole (a first load, a full refresh, a run with nothing unchanged) is one
+    range: sending its 100,000 ordinals as an array cost 0.3 s a batch, a range costs nothing."""
+    if not ordinals.size:
+        return
+    first, last = int(ordinals.min()), int(ordinals.max())
+    if last - first + 1 == ordinals.size and np.unique(ordinals).size == ordinals.size:
+        conn.execute(FORGET_RANGE, {"source": source, "first": first, "last": last})
+    else:
         conn.execute(FORGET, {"source": source, "ordinals": ordinals.tolist()})
