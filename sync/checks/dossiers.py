@@ -38,19 +38,30 @@ WITH RECURSIVE stat AS (
     FROM core.dossier d
     LEFT JOIN ref.admin_unit_crosswalk x ON x.legacy_code = d.admin_unit_code AND x.is_default
          AND x.level = 'commune' AND d.received_at < :reform_at
+), daily(code, after_reform, day, received, completed, on_time) AS (
+    -- counted per unit and local day once, so each statistic sums the days of its period rather
+    -- than joining every dossier its units ever had (the province's statistics against all its
+    -- dossiers: 12.8 s of one large demo's 106 s)
+    SELECT code, after_reform, day, sum(received), sum(completed), sum(on_time)
+    FROM (SELECT code, after_reform, (received_at AT TIME ZONE :tz)::date AS day,
+                 1 AS received, 0 AS completed, 0 AS on_time
+          FROM dossier_unit
+          UNION ALL
+          SELECT code, after_reform, (completed_at AT TIME ZONE :tz)::date, 0, 1,
+                 CASE WHEN completed_at <= due_at THEN 1 ELSE 0 END
+          FROM dossier_unit WHERE completed_at IS NOT NULL) AS event
+    GROUP BY code, after_reform, day
 )
 SELECT s.unit_code, s.period, s.received_count, s.completed_count, s.completed_on_time_count,
        (SELECT u.level FROM ref.admin_unit u WHERE u.code = s.unit_code
           AND {valid_on_sql("u", "s.period_end")} LIMIT 1) AS level,
-       count(*) FILTER (WHERE (du.received_at AT TIME ZONE :tz)::date BETWEEN s.period_start AND s.period_end)
-           AS received,
-       count(*) FILTER (WHERE (du.completed_at AT TIME ZONE :tz)::date BETWEEN s.period_start AND s.period_end)
-           AS completed,
-       count(*) FILTER (WHERE (du.completed_at AT TIME ZONE :tz)::date BETWEEN s.period_start AND s.period_end
-                          AND du.completed_at <= du.due_at) AS on_time
+       CAST(coalesce(sum(dl.received), 0) AS bigint) AS received,
+       CAST(coalesce(sum(dl.completed), 0) AS bigint) AS completed,
+       CAST(coalesce(sum(dl.on_time), 0) AS bigint) AS on_time
 FROM stat s
 JOIN tree t ON t.unit_code = s.unit_code AND t.period = s.period
-LEFT JOIN dossier_unit du ON du.code = t.code AND du.after_reform = (s.period_end >= :reform)
+LEFT JOIN daily dl ON dl.code = t.code AND dl.after_reform = (s.period_end >= :reform)
+     AND dl.day BETWEEN s.period_start AND s.period_end
 GROUP BY s.unit_code, s.period, s.period_end, s.received_count, s.completed_count, s.completed_on_time_count
 ORDER BY s.period, s.unit_code
 """)  # noqa: S608 - composed of constant SQL (valid_on_sql); every value is a bound parameter
