@@ -7,7 +7,7 @@ content and of the previous row's hash; updates and deletes are refused. ``hub a
 verify-log`` recomputes the chain with the same function and names any row that breaks it.
 
 Revision ID: 0005_access
-Revises: 0006_report
+Revises: 0007_kpi
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa

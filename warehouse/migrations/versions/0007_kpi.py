@@ -1,7 +1,7 @@
 """The operations centre's figures: the ``mart`` schema and its ``kpi_*`` tables.
 
 Revision ID: 0007_kpi
-Revises: 0004
+Revises: 0009_digest
 Create Date: 2026-12-07
 """
 from alembic import op

@@ -1,7 +1,7 @@
 """A batch whose process died is closed as ``abandoned`` by the next run of its source.
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0005_access
 Create Date: 2026-12-07
 """
 from alembic import op

@@ -3,7 +3,7 @@ reflecting every table), and the digest of each raw record a source loaded (so a
 records that did not change before mapping and validating them).
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006_report
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
