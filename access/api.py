@@ -150,14 +150,10 @@ def create_app(engine: Engine, *, per_minute: int = 120) -> FastAPI:
         out = []
         with engine.begin() as conn:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-            fresh = dict(conn.execute(text(
-                "SELECT schema_name, max(ended_at) FROM audit.batch WHERE status IN ('succeeded', 'unchanged') "
-                "GROUP BY schema_name")).all())
-            owners: dict[str, set[str]] = defaultdict(set)
-            for schema_name, dept in conn.execute(text(
-                    "SELECT DISTINCT b.schema_name, s.department FROM audit.batch b "
-                    "JOIN access.department_source s ON s.source = b.source")):
-                owners[schema_name].add(dept)
+            batches = {name: (fresh, owners) for name, fresh, owners in conn.execute(text(
+                "SELECT b.schema_name, max(b.ended_at) FILTER (WHERE b.status IN ('succeeded', 'unchanged')) "
+                "AS fresh, array_remove(array_agg(DISTINCT s.department), NULL) AS owners FROM audit.batch b "
+                "LEFT JOIN access.department_source s ON s.source = b.source GROUP BY b.schema_name"))}
             as_department(conn, who)
             for s in _schemas().values():
                 cols = set(mart_columns(s))
@@ -168,9 +164,9 @@ def create_app(engine: Engine, *, per_minute: int = 120) -> FastAPI:
                 approved = s.name in who.datasets
                 counting = f"SELECT count(*) FROM mart.{quote(conn, s.name)}"  # noqa: S608 - a quoted schema name
                 count = conn.execute(text(counting)).scalar() if approved else None
-                fresh_at = fresh.get(s.name)
+                fresh_at, owners = batches.get(s.name, (None, []))
                 out.append({"name": s.name, "title": s.title, "schema_version": s.version, "fields": fields,
-                            "owner": sorted(owners.get(s.name, ())),
+                            "owner": sorted(owners),
                             "freshness": fresh_at.isoformat() if fresh_at else None,
                             "approved": approved, "rows_visible": count})
         return out
