@@ -30,7 +30,7 @@ from sqlalchemy.exc import DataError
 from access import log
 from access.policies import mart_columns, unit_field
 from access.requests import Caller, authenticate
-from access.roles import quote
+from access.roles import quote, quote_all
 from schemas import Schema, all_schemas
 
 API = "/api/v1"
@@ -150,14 +150,10 @@ def create_app(engine: Engine, *, per_minute: int = 120) -> FastAPI:
         out = []
         with engine.begin() as conn:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-            fresh = dict(conn.execute(text(
-                "SELECT schema_name, max(ended_at) FROM audit.batch WHERE status IN ('succeeded', 'unchanged') "
-                "GROUP BY schema_name")).all())
-            owners: dict[str, set[str]] = defaultdict(set)
-            for schema_name, dept in conn.execute(text(
-                    "SELECT DISTINCT b.schema_name, s.department FROM audit.batch b "
-                    "JOIN access.department_source s ON s.source = b.source")):
-                owners[schema_name].add(dept)
+            batches = {name: (fresh, owners) for name, fresh, owners in conn.execute(text(
+                "SELECT b.schema_name, max(b.ended_at) FILTER (WHERE b.status IN ('succeeded', 'unchanged')) "
+                "AS fresh, array_remove(array_agg(DISTINCT s.department), NULL) AS owners FROM audit.batch b "
+                "LEFT JOIN access.department_source s ON s.source = b.source GROUP BY b.schema_name"))}
             as_department(conn, who)
             for s in _schemas().values():
                 cols = set(mart_columns(s))
@@ -168,9 +164,9 @@ def create_app(engine: Engine, *, per_minute: int = 120) -> FastAPI:
                 approved = s.name in who.datasets
                 counting = f"SELECT count(*) FROM mart.{quote(conn, s.name)}"  # noqa: S608 - a quoted schema name
                 count = conn.execute(text(counting)).scalar() if approved else None
-                fresh_at = fresh.get(s.name)
+                fresh_at, owners = batches.get(s.name, (None, []))
                 out.append({"name": s.name, "title": s.title, "schema_version": s.version, "fields": fields,
-                            "owner": sorted(owners.get(s.name, ())),
+                            "owner": sorted(owners),
                             "freshness": fresh_at.isoformat() if fresh_at else None,
                             "approved": approved, "rows_visible": count})
         return out
@@ -189,12 +185,11 @@ def create_app(engine: Engine, *, per_minute: int = 120) -> FastAPI:
         where, params = [], {"limit": limit + 1}
         with engine.begin() as conn:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-            q = lambda c: quote(conn, c)  # noqa: E731 - identifiers from the schema files only
             if unit is not None:
                 uf = unit_field(schema)
                 if uf is None:
                     raise HTTPException(400, f"dataset {name!r} has no administrative unit to filter on")
-                where.append(f"{q(uf.name)} = :unit")
+                where.append(f"{quote(conn, uf.name)} = :unit")
                 params["unit"] = unit
             if updated_since is not None:
                 where.append("loaded_at >= :since")
@@ -202,7 +197,7 @@ def create_app(engine: Engine, *, per_minute: int = 120) -> FastAPI:
             if cursor is not None:
                 values = decode_cursor(cursor, len(keys))
                 casts = [f"CAST(:c{i} AS {kind})" for i, (_, kind) in enumerate(keys)]
-                where.append(f"({', '.join(q(k) for k, _ in keys)}) > ({', '.join(casts)})")
+                where.append(f"({quote_all(conn, (k for k, _ in keys))}) > ({', '.join(casts)})")
                 params.update({f"c{i}": v for i, v in enumerate(values)})
             as_csv = "text/csv" in request.headers.get("accept", "")
             as_department(conn, who)
@@ -252,12 +247,11 @@ def create_app(engine: Engine, *, per_minute: int = 120) -> FastAPI:
 def _page(conn: Connection, schema: Schema, where: list[str], params: dict, *, as_csv: bool = False) -> list:
     """Rows of a mart view in key order: the key's values, then each row as PostgreSQL writes it
     (one JSON text, or each column's text for CSV): the server does the formatting, Python joins."""
-    q = lambda c: quote(conn, c)  # noqa: E731 - identifiers from the schema files only
-    keys = ", ".join(q(k) for k, _ in _key_fields(schema))
+    keys = quote_all(conn, (k for k, _ in _key_fields(schema)))
     cols = mart_columns(schema)
-    inner = (f"SELECT {', '.join(q(c) for c in cols)} FROM mart.{q(schema.name)}"  # noqa: S608 - identifiers quoted by the server's rules and taken from schema files; values bound
+    inner = (f"SELECT {quote_all(conn, cols)} FROM mart.{quote(conn, schema.name)}"  # noqa: S608 - identifiers quoted by the server's rules and taken from schema files; values bound
              + (f" WHERE {' AND '.join(where)}" if where else "") + f" ORDER BY {keys} LIMIT :limit")
-    shown = ", ".join(f"to_json(t.{q(c)}) #>> '{{}}'" for c in cols) if as_csv else "row_to_json(t)::text"
+    shown = ", ".join(f"to_json(t.{quote(conn, c)}) #>> '{{}}'" for c in cols) if as_csv else "row_to_json(t)::text"
     return conn.execute(text(f"SELECT {keys}, {shown} FROM ({inner}) AS t ORDER BY {keys}"), params).all()  # noqa: S608 - identifiers quoted by the server's rules and taken from schema files; values bound
 
 

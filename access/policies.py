@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, text
 
 from access.departments import Registry
-from access.roles import ADMIN, AUDITOR, LOADER, ensure_fixed_roles, literal, quote
+from access.roles import ADMIN, AUDITOR, LOADER, ensure_fixed_roles, literal, quote, quote_all
 from refdata.admin_units import REFORM
 from schemas import Schema, all_schemas
 from warehouse.tables import schema_tables
@@ -133,8 +133,7 @@ def _registry_tables(conn: Connection, registry: Registry) -> None:
 
 
 def _grants(conn: Connection, readers: list[str]) -> None:
-    q = [quote(conn, r) for r in readers]
-    everyone = ", ".join(q)
+    everyone = quote_all(conn, readers)
     loader, auditor = quote(conn, LOADER), quote(conn, AUDITOR)
     conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA core, mart, ref, access TO {everyone}")
     conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA ref TO {everyone}")
@@ -162,9 +161,8 @@ def _grants(conn: Connection, readers: list[str]) -> None:
 def _table(conn: Connection, schema: Schema, readers: list[str], *, shared: bool) -> None:
     core, _, quarantine = schema_tables(schema)
     table = f"core.{quote(conn, core.name)}"
-    everyone = ", ".join(quote(conn, r) for r in readers)
-    cols = mart_columns(schema)
-    quoted = ", ".join(quote(conn, c) for c in cols)
+    everyone = quote_all(conn, readers)
+    quoted = quote_all(conn, mart_columns(schema))
     conn.exec_driver_sql(f"REVOKE ALL ON {table} FROM {everyone}")
     conn.exec_driver_sql(f"GRANT SELECT ({quoted}) ON {table} TO {everyone}")
     conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
@@ -181,7 +179,7 @@ def _table(conn: Connection, schema: Schema, readers: list[str], *, shared: bool
     conn.exec_driver_sql(f"GRANT SELECT ON {view} TO {everyone}")
     conn.exec_driver_sql(f"COMMENT ON VIEW {view} IS {literal(f'{schema.title} (schema {schema.version})')}")
     # The auditor reads quarantine's reasons and positions, not the raw records (personal data).
-    qcols = ", ".join(quote(conn, c.name) for c in quarantine.columns if c.name != "raw_record")
+    qcols = quote_all(conn, (c.name for c in quarantine.columns if c.name != "raw_record"))
     qtable = f"quarantine.{quote(conn, quarantine.name)}"
     conn.exec_driver_sql(f"REVOKE ALL ON {qtable} FROM {quote(conn, AUDITOR)}")
     conn.exec_driver_sql(f"GRANT SELECT ({qcols}) ON {qtable} TO {quote(conn, AUDITOR)}")

@@ -46,10 +46,13 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _department(conn: Connection, code: str) -> None:
-    if not conn.execute(text("SELECT 1 FROM access.department WHERE code = :c"), {"c": code}).first():
+def department_role(conn: Connection, code: str) -> str:
+    """The department's group role, or AccessError naming the departments the warehouse knows."""
+    role = conn.execute(text("SELECT role_name FROM access.department WHERE code = :c"), {"c": code}).scalar()
+    if role is None:
         known = ", ".join(conn.execute(text("SELECT code FROM access.department ORDER BY code")).scalars())
         raise AccessError(f"no department {code!r} in the warehouse (known: {known or 'none: run hub access sync'})")
+    return role
 
 
 def _dataset(name: str) -> None:
@@ -66,7 +69,7 @@ def request(engine: Engine, department: str, dataset: str, purpose: str, *, acto
     at = at or datetime.now(timezone.utc)
     due = due_on(at.astimezone(VIETNAM).date(), load_holidays())
     with engine.begin() as conn:
-        _department(conn, department)
+        department_role(conn, department)
         request_id = conn.execute(text(
             "INSERT INTO access.request (department, dataset, purpose, requested_at, due_on) "
             "VALUES (:d, :ds, :p, :at, :due) RETURNING request_id"),

@@ -32,6 +32,11 @@ def quote(conn: Connection, name: str) -> str:
     return conn.dialect.identifier_preparer.quote_identifier(name)
 
 
+def quote_all(conn: Connection, names) -> str:
+    """Identifiers quoted and joined by commas: a column list, a role list."""
+    return ", ".join(quote(conn, n) for n in names)
+
+
 def literal(value: str) -> str:
     """A string literal for the utility statements that take no bound parameters (ALTER ROLE)."""
     return "'" + value.replace("'", "''") + "'"

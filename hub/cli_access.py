@@ -34,18 +34,10 @@ def _reading_engine():
 
 
 def _department_role(engine, department: str) -> str:
-    from sqlalchemy import text
-
-    from access.requests import AccessError
+    from access.requests import department_role
 
     with engine.connect() as conn:
-        role = conn.execute(text("SELECT role_name FROM access.department WHERE code = :c"),
-                            {"c": department}).scalar()
-        if role is None:
-            known = ", ".join(conn.execute(text("SELECT code FROM access.department ORDER BY 1")).scalars())
-            raise AccessError(f"no department {department!r} in the warehouse "
-                              f"(known: {known or 'none: run hub access sync'})")
-    return role
+        return department_role(conn, department)
 
 
 @access_app.command("sync")
