@@ -144,10 +144,6 @@ for _fmt in formats().values():
         _format(_fmt.problem, bool(_fmt.related))
 
 
-class _Unsupported(Exception):
-    """An expectation this module can't evaluate exactly as Great Expectations does."""
-
-
 class CheckError(HubError, RuntimeError):
     """A check of the suite could not run on the batch (Great Expectations reports such an
     expectation failed with no rows, which reads as "nothing to quarantine": a date field's
@@ -192,27 +188,24 @@ def in_validation_order(configs: list) -> list:
     return [c for group in groups.values() for c in group]
 
 
-def evaluate(frame: pd.DataFrame, suite) -> tuple[list[tuple[object, np.ndarray, int]], dict] | None:
+def evaluate(frame: pd.DataFrame, suite) -> tuple[list[tuple[object, np.ndarray, int]], dict]:
     """For each failing expectation (its configuration, the index labels of its unexpected rows,
-    their count), and the statistics Great Expectations would report; None if any expectation
-    is beyond this module (the caller then asks Great Expectations)."""
+    their count), and the statistics Great Expectations would report; for a suite this module
+    :func:`supports` (the caller asks Great Expectations otherwise)."""
     failed = []
-    try:
-        for expectation, config in in_validation_order([(e, e.configuration) for e in suite.expectations]):
-            kw = _arguments(expectation, config)
-            try:
-                index, ok = EVALUATORS[config.type](frame, kw)
-            except _Errored as err:
-                raise CheckError(config, str(err)) from None
-            ok = ok.to_numpy(dtype=bool, na_value=False)
-            bad = index[~ok].to_numpy()
-            mostly = kw.get("mostly")
-            success = bad.size == 0 if mostly is None or len(index) == 0 \
-                else (len(index) - bad.size) / len(index) >= mostly
-            if not success:
-                failed.append((config, bad.astype(np.int64), int(bad.size)))
-    except _Unsupported:
-        return None
+    for expectation, config in in_validation_order([(e, e.configuration) for e in suite.expectations]):
+        kw = _arguments(expectation, config)
+        try:
+            index, ok = EVALUATORS[config.type](frame, kw)
+        except _Errored as err:
+            raise CheckError(config, str(err)) from None
+        ok = ok.to_numpy(dtype=bool, na_value=False)
+        bad = index[~ok].to_numpy()
+        mostly = kw.get("mostly")
+        success = bad.size == 0 if mostly is None or len(index) == 0 \
+            else (len(index) - bad.size) / len(index) >= mostly
+        if not success:
+            failed.append((config, bad.astype(np.int64), int(bad.size)))
     evaluated = len(suite.expectations)
     successful = evaluated - len(failed)
     return failed, {"evaluated_expectations": evaluated, "successful_expectations": successful,
