@@ -111,6 +111,11 @@ def _admin_unit(frame, kw) -> Domain:
     return a.index, checks.admin_units_valid(a, b)
 
 
+def _admin_unit_list(frame, kw) -> Domain:
+    a, b = _pair(frame, kw)
+    return a.index, checks.admin_unit_lists_valid(a, b)
+
+
 def _format(problem: Callable[..., str | None], related: bool) -> Callable[[pd.DataFrame, dict], Domain]:
     """A registered format (``quality.formats``), over the same rows as its expectation: a column's
     non-null values, or the related columns' rows ``ignore_row_if`` keeps."""
@@ -138,6 +143,7 @@ EVALUATORS: dict[str, Callable[[pd.DataFrame, dict], Domain]] = {
     "expect_column_values_to_be_between": _between,
     "expect_column_pair_values_a_to_be_greater_than_b": _a_greater,
     "expect_column_pair_values_to_be_admin_unit_valid_at_date": _admin_unit,
+    "expect_column_pair_values_to_be_admin_unit_list_valid_at_date": _admin_unit_list,
 }
 for _fmt in formats().values():
     EVALUATORS[("expect_multicolumn_values_to_be_" if _fmt.related else "expect_column_values_to_be_") + _fmt.rule] = \
