@@ -45,9 +45,9 @@ def kpi(
         fail(f"--as-of-geography must be legacy or 2025, not {as_of_geography!r}", 2)
     engine = get_engine()
     prepare_warehouse(engine)
-    if refresh or not read(engine, "dossier") and not read(engine, "document"):
+    if refresh or _latest(engine, ["dossier", "document"]) is None:
         run_refresh(engine)
-    period = period or _latest(engine)
+    period = period or _latest(engine, figures())
     if period is None:
         raise KpiError("no figures yet: load some sources (hub run, hub demo), then hub kpi --refresh")
     maps = maps_for(period)
@@ -94,8 +94,12 @@ def _cell(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _latest(engine) -> str | None:
-    from kpi import figures, read
+def _latest(engine, names) -> str | None:
+    """The latest month any of these groups has figures for: one max() per mart table, not its rows."""
+    from sqlalchemy import func, select
 
-    periods = [r["period"] for name in figures() for r in read(engine, name)]
-    return max(periods) if periods else None
+    from kpi.tables import mart_table
+
+    with engine.connect() as conn:
+        periods = [conn.execute(select(func.max(mart_table(name).c.period))).scalar() for name in names]
+    return max((p for p in periods if p is not None), default=None)

@@ -20,7 +20,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
 
@@ -200,8 +199,9 @@ def refresh(engine: Engine, settings: Settings | None = None) -> Refresh:
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    frame = frame.astype(object).where(frame.notna(), None)
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    """Rows of Python values, None where missing: ``to_dict`` of an all-object frame already boxes
+    numpy scalars (``np.int64`` -> ``int``) itself."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def read(engine: Engine, name: str, *, period: str | None = None, unit: str | None = None,

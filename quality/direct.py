@@ -111,6 +111,11 @@ def _admin_unit(frame, kw) -> Domain:
     return a.index, checks.admin_units_valid(a, b)
 
 
+def _admin_unit_list(frame, kw) -> Domain:
+    a, b = _pair(frame, kw)
+    return a.index, checks.admin_unit_lists_valid(a, b)
+
+
 def _format(problem: Callable[..., str | None], related: bool) -> Callable[[pd.DataFrame, dict], Domain]:
     """A registered format (``quality.formats``), over the same rows as its expectation: a column's
     non-null values, or the related columns' rows ``ignore_row_if`` keeps."""
@@ -138,14 +143,11 @@ EVALUATORS: dict[str, Callable[[pd.DataFrame, dict], Domain]] = {
     "expect_column_values_to_be_between": _between,
     "expect_column_pair_values_a_to_be_greater_than_b": _a_greater,
     "expect_column_pair_values_to_be_admin_unit_valid_at_date": _admin_unit,
+    "expect_column_pair_values_to_be_admin_unit_list_valid_at_date": _admin_unit_list,
 }
 for _fmt in formats().values():
     EVALUATORS[("expect_multicolumn_values_to_be_" if _fmt.related else "expect_column_values_to_be_") + _fmt.rule] = \
         _format(_fmt.problem, bool(_fmt.related))
-
-
-class _Unsupported(Exception):
-    """An expectation this module can't evaluate exactly as Great Expectations does."""
 
 
 class CheckError(HubError, RuntimeError):
@@ -192,27 +194,24 @@ def in_validation_order(configs: list) -> list:
     return [c for group in groups.values() for c in group]
 
 
-def evaluate(frame: pd.DataFrame, suite) -> tuple[list[tuple[object, np.ndarray, int]], dict] | None:
+def evaluate(frame: pd.DataFrame, suite) -> tuple[list[tuple[object, np.ndarray, int]], dict]:
     """For each failing expectation (its configuration, the index labels of its unexpected rows,
-    their count), and the statistics Great Expectations would report; None if any expectation
-    is beyond this module (the caller then asks Great Expectations)."""
+    their count), and the statistics Great Expectations would report; for a suite this module
+    :func:`supports` (the caller asks Great Expectations otherwise)."""
     failed = []
-    try:
-        for expectation, config in in_validation_order([(e, e.configuration) for e in suite.expectations]):
-            kw = _arguments(expectation, config)
-            try:
-                index, ok = EVALUATORS[config.type](frame, kw)
-            except _Errored as err:
-                raise CheckError(config, str(err)) from None
-            ok = ok.to_numpy(dtype=bool, na_value=False)
-            bad = index[~ok].to_numpy()
-            mostly = kw.get("mostly")
-            success = bad.size == 0 if mostly is None or len(index) == 0 \
-                else (len(index) - bad.size) / len(index) >= mostly
-            if not success:
-                failed.append((config, bad.astype(np.int64), int(bad.size)))
-    except _Unsupported:
-        return None
+    for expectation, config in in_validation_order([(e, e.configuration) for e in suite.expectations]):
+        kw = _arguments(expectation, config)
+        try:
+            index, ok = EVALUATORS[config.type](frame, kw)
+        except _Errored as err:
+            raise CheckError(config, str(err)) from None
+        ok = ok.to_numpy(dtype=bool, na_value=False)
+        bad = index[~ok].to_numpy()
+        mostly = kw.get("mostly")
+        success = bad.size == 0 if mostly is None or len(index) == 0 \
+            else (len(index) - bad.size) / len(index) >= mostly
+        if not success:
+            failed.append((config, bad.astype(np.int64), int(bad.size)))
     evaluated = len(suite.expectations)
     successful = evaluated - len(failed)
     return failed, {"evaluated_expectations": evaluated, "successful_expectations": successful,

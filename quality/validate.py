@@ -72,9 +72,8 @@ def validate(frame: pd.DataFrame, suite: gx.ExpectationSuite) -> Validation:
     Expectations' per-batch machinery), else by Great Expectations."""
     if frame.empty:
         return Validation(statistics={"evaluated_expectations": 0, "rows": 0})
-    found = direct.evaluate(frame, suite) if direct.enabled() and direct.supports(suite) else None
-    if found is not None:
-        failed, stats = found
+    if direct.enabled() and direct.supports(suite):
+        failed, stats = direct.evaluate(frame, suite)
         result = _direct_result(frame, suite, failed, stats)
     else:
         failed, stats, result = _by_great_expectations(frame, suite)

@@ -183,6 +183,29 @@ def test_the_suite_evaluated_directly_fails_what_great_expectations_fails(loaded
         assert by_gx[0]  # each frame fails some checks, so the comparison says something
 
 
+def test_unit_lists_evaluated_directly_fail_what_great_expectations_fails(loaded_catalogs, monkeypatch):
+    """The meetings' ';'-separated unit lists (``admin_unit_list_at``) are evaluated directly too,
+    with the same failing rows, reasons and statistics as Great Expectations."""
+    from quality import direct
+
+    started = pd.Series(pd.to_datetime(["2024-05-01 09:00", "2025-08-01 09:00", "2025-08-01 09:00",
+                                        "2024-05-01 09:00", "2025-08-01 09:00"])).dt.tz_localize("Asia/Ho_Chi_Minh")
+    frame = pd.DataFrame({
+        "meeting_id": ["m1", "m2", "m3", "m4", "m5"], "title": ["Họp"] * 5, "host_unit_code": ["24"] * 5,
+        "started_at": started, "ended_at": started + pd.Timedelta(hours=1),
+        "invited_units": ["07210;07201", "07210; 07201", "07210;;24", "99999", "24"],
+        "connected_units": ["07210", None, "07201", "07210;99999", "24"],
+        "export_date": [pd.Timestamp("2025-08-02").date()] * 5})
+    suite = build_suite(get_schema("online_meeting"), now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    assert direct.supports(suite)
+    monkeypatch.setenv("HUB_VALIDATION_ENGINE", "gx")
+    by_gx = _outcome(validate(frame, suite))
+    monkeypatch.setenv("HUB_VALIDATION_ENGINE", "direct")
+    assert _outcome(validate(frame, suite)) == by_gx
+    assert {check for check, _, _ in by_gx[0]} >= {"admin_unit_list_at_date:invited_units",
+                                                     "admin_unit_list_at_date:connected_units"}
+
+
 def test_a_check_that_cannot_run_refuses_the_batch_in_both_engines(monkeypatch):
     """Great Expectations' between-metric raises on Python dates against a datetime bound and reports
     the expectation failed with no rows, which once read as "nothing to quarantine" (a date field's
