@@ -111,10 +111,9 @@ def left_out(batch: Batch, good: pd.DataFrame, counts: dict[str, Any], *,
         return []
     key = list(schema.natural_key)
     protect, rows, shown = protector(fields, schema), [], "+".join(key)
-    for i in good.index:
-        position = batch.positions[i]
-        if position not in earlier and position not in owners:
-            continue
+    positions = pd.Index(batch.positions)[good.index]
+    hit = positions.isin([*earlier, *owners])  # the few left out, found without a Python loop over the batch
+    for i, position in zip(good.index[hit], positions[hit]):
         value = good.at[i, key[0]] if len(key) == 1 else tuple(good.loc[i, key])
         if position in earlier:
             check, reason = (f"unique_key:{shown}", f"duplicate: {shown} {value!r} appears earlier in the source, "
