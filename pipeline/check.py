@@ -67,7 +67,7 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
         failures += checked.failures
     seconds["validate"] = time.perf_counter() - clock
     out = quarantine.quarantine_rows(batch, mapped.frame, failures, held, schema=schema, fields=source.fields)
-    held = quarantine.records.scrub_reason(schema, held)
+    held = quarantine.records.scrub_reason(held)
     return Checked(mapped.frame.loc[out.good_index], out.rows, stats, held, seconds, profile(mapped.frame),
                    validation)
 
