@@ -44,7 +44,7 @@ def scrub_reason(reason: str | None) -> str | None:
 def scrub_positions(batch: Batch) -> None:
     """A position may quote a record's key (a REST or SQL source's): an ID in one is kept masked."""
     batch.positions = pii.scrub_all(batch.positions)
-    batch.rejected = [Rejected(*t)._replace(position=pii.scrub(Rejected(*t).position)) for t in batch.rejected]
+    batch.rejected = [r._replace(position=pii.scrub(r.position)) for r in (Rejected(*t) for t in batch.rejected)]
 
 
 def adapter_failures(batch: Batch) -> list[CheckFailure]:
