@@ -41,13 +41,11 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
     """map -> validate -> quarantine, one call each; shared by a load and by a dry run.
 
     ``suite`` is the expectation suite, or a function that makes it when first needed."""
+    quarantine.scrub_positions(batch)
     if batch.records.columns.empty and batch.rejected:  # nothing could be split into fields
-        quarantine.scrub_positions(batch)
         rows, held = quarantine.undecodable(batch)
         return Checked(pd.DataFrame(), rows, {}, held)
     from quality.validate import validate  # Great Expectations is heavy: import it when a batch runs
-
-    quarantine.scrub_positions(batch)
 
     clock = time.perf_counter()
     mapped = stage(source.name, "map", batch_id, map_records, batch.records, schema=schema,
@@ -67,7 +65,7 @@ def check_batch(source: SourceConfig, schema: Schema, batch: Batch, suite, batch
         failures += checked.failures
     seconds["validate"] = time.perf_counter() - clock
     out = quarantine.quarantine_rows(batch, mapped.frame, failures, held, schema=schema, fields=source.fields)
-    held = quarantine.records.scrub_reason(schema, held)
+    held = quarantine.records.scrub_reason(held)
     return Checked(mapped.frame.loc[out.good_index], out.rows, stats, held, seconds, profile(mapped.frame),
                    validation)
 

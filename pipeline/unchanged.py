@@ -25,8 +25,7 @@ from adapters import Batch
 from pipeline.config import SourceConfig
 from schemas import Schema
 from warehouse import digest
-
-WIDTH = 16
+from warehouse.digest import WIDTH
 
 
 def checks_fingerprint(source: SourceConfig, schema: Schema, cats) -> bytes:

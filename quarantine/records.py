@@ -36,21 +36,15 @@ def protector(fields: dict[str, str], schema: Schema) -> Callable[..., dict]:
     return protect
 
 
-def _scrubbed(schema: Schema, rows: list[Row]) -> list[Row]:
+def scrub_reason(reason: str | None) -> str | None:
     """Reasons quote the bad value: a citizen ID in one is quoted masked."""
-    for q in rows:
-        q["reason"] = pii.scrub(q["reason"])
-    return rows
-
-
-def scrub_reason(schema: Schema, reason: str | None) -> str | None:
     return pii.scrub(reason) if reason else reason
 
 
 def scrub_positions(batch: Batch) -> None:
     """A position may quote a record's key (a REST or SQL source's): an ID in one is kept masked."""
     batch.positions = pii.scrub_all(batch.positions)
-    batch.rejected = [Rejected(*t)._replace(position=pii.scrub(Rejected(*t).position)) for t in batch.rejected]
+    batch.rejected = [r._replace(position=pii.scrub(r.position)) for r in (Rejected(*t) for t in batch.rejected)]
 
 
 def adapter_failures(batch: Batch) -> list[CheckFailure]:
@@ -79,14 +73,14 @@ def quarantine_rows(batch: Batch, frame: pd.DataFrame, failures: list[CheckFailu
     """Split a mapped batch: quarantine rows for the adapter's rejections and every failing record
     (all of them when ``held``), and the index of the mapped rows that go on to the load."""
     protect = protector(fields, schema)
-    rows = [{"position": r.position, "raw": protect(r.raw, aligned=False), "checks": [r.check], "reason": r.reason}
-            for r in (Rejected(*t) for t in batch.rejected)]
+    rows = [{"position": r.position, "raw": protect(r.raw, aligned=False), "checks": [r.check],
+             "reason": pii.scrub(r.reason)} for r in (Rejected(*t) for t in batch.rejected)]
     if held:
-        checks = sorted({f.check for f in failures}) or ["held"]
+        checks, reason = sorted({f.check for f in failures}) or ["held"], pii.scrub(held)  # one reason, scrubbed once
         records = batch.records.to_dict("records")
-        rows += [{"position": p, "raw": protect(r), "checks": checks, "reason": held}
+        rows += [{"position": p, "raw": protect(r), "checks": checks, "reason": reason}
                  for p, r in zip(batch.positions, records)]
-        return Quarantined(_scrubbed(schema, rows), frame.index[:0])
+        return Quarantined(rows, frame.index[:0])
     by_row: dict[int, tuple[list[str], list[str]]] = {}
     for f in failures:
         for i, reason in zip(f.rows.tolist(), f.reason(f.rows)):
@@ -97,8 +91,8 @@ def quarantine_rows(batch: Batch, frame: pd.DataFrame, failures: list[CheckFailu
     for i, raw in zip(failing, batch.records.iloc[failing].to_dict("records")):
         checks, reasons = by_row[i]
         rows.append({"position": batch.positions[i], "raw": protect(raw), "checks": checks,
-                     "reason": "; ".join(reasons)})
-    return Quarantined(_scrubbed(schema, rows), frame.index.difference(failing))
+                     "reason": pii.scrub("; ".join(reasons))})
+    return Quarantined(rows, frame.index.difference(failing))
 
 
 def left_out(batch: Batch, good: pd.DataFrame, counts: dict[str, Any], *,
@@ -111,10 +105,9 @@ def left_out(batch: Batch, good: pd.DataFrame, counts: dict[str, Any], *,
         return []
     key = list(schema.natural_key)
     protect, rows, shown = protector(fields, schema), [], "+".join(key)
-    for i in good.index:
-        position = batch.positions[i]
-        if position not in earlier and position not in owners:
-            continue
+    positions = pd.Index(batch.positions)[good.index]
+    hit = positions.isin([*earlier, *owners])  # the few left out, found without a Python loop over the batch
+    for i, position in zip(good.index[hit], positions[hit]):
         value = good.at[i, key[0]] if len(key) == 1 else tuple(good.loc[i, key])
         if position in earlier:
             check, reason = (f"unique_key:{shown}", f"duplicate: {shown} {value!r} appears earlier in the source, "
@@ -124,5 +117,5 @@ def left_out(batch: Batch, good: pd.DataFrame, counts: dict[str, Any], *,
                              f"which loaded it first; this source may change it only if its may_update "
                              f"(sources.yaml) names {owners[position]!r}")
         rows.append({"position": position, "raw": protect(batch.records.iloc[i].to_dict()), "checks": [check],
-                     "reason": reason})
-    return _scrubbed(schema, rows)
+                     "reason": pii.scrub(reason)})
+    return rows

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, select, tuple_, update
+from sqlalchemy import Engine, bindparam, select, tuple_, update
 
 from adapters import Batch
 from common.errors import HubError
@@ -138,8 +138,11 @@ def _replay_rows(engine: Engine, source: SourceConfig, schema: Schema, suite, ro
                                     positions=[by_id[i]["source_position"] for i in loaded])
                 counts = {k: merged[k] for k in counts}
                 conn.execute(update(q).where(q.c.id.in_([int(i) for i in loaded])).values(loaded_batch_id=batch_id))
-            for rid, f in failing.items():
-                conn.execute(update(q).where(q.c.id == int(rid)).values(failed_checks=f["checks"], reason=f["reason"]))
+            if failing:  # one statement executed many times, not a round trip per row
+                conn.execute(update(q).where(q.c.id == bindparam("row_id"))
+                             .values(failed_checks=bindparam("now_failing"), reason=bindparam("now_why")),
+                             [{"row_id": int(rid), "now_failing": f["checks"], "now_why": f["reason"]}
+                              for rid, f in failing.items()])
             if batch_id is not None:
                 audit.close_batch(conn, batch_id, status="succeeded",
                                   counts={**counts, "read": len(rows), "quarantined": len(failing)},

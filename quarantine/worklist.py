@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, exists, func, or_, select
 
 from common.errors import HubError
 from pipeline.config import SourceConfig
 from schemas import Schema, all_schemas, get_schema
-from schemas.pii import masked, scrub
+from schemas.pii import mask, scrub
 from warehouse.tables import batch, schema_tables
 
 RECORD_ID = re.compile(r"^([a-z][a-z0-9_]*)-(\d+)$")
@@ -67,7 +66,7 @@ def masked_record(raw: Any, schema: Schema, source: SourceConfig | None) -> Any:
     for f in schema.fields:
         col = columns[f.name]
         if f.pii and not f.protect and out.get(col) not in (None, ""):
-            out[col] = masked(pd.Series([str(out[col])]))[0]
+            out[col] = mask(str(out[col]))
     for key in ("fields", "text"):
         if key in out and schema.fields and any(f.pii for f in schema.fields):
             out[key] = [scrub(str(v)) for v in out[key]] if isinstance(out[key], list) else scrub(str(out[key]))

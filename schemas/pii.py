@@ -45,18 +45,24 @@ def key() -> bytes:
     return _key(os.environ.get("HUB_PII_KEY"), os.environ.get("HUB_HOME", ".hub"))
 
 
+def _hash(k: bytes, v: Any) -> str | None:
+    return None if v is None or pd.isna(v) else hmac.new(k, str(v).encode(), hashlib.sha256).hexdigest()
+
+
 def keyed_hash(values: pd.Series) -> pd.Series:
     k = key()
-    return values.map(lambda v: None if v is None or pd.isna(v)
-                      else hmac.new(k, str(v).encode(), hashlib.sha256).hexdigest())
+    return values.map(lambda v: _hash(k, v))
+
+
+def mask(v: Any) -> str | None:
+    """One value masked as a person may see it ("001*******45"), without a Series around it."""
+    if v is None or pd.isna(v):
+        return None
+    v = str(v)
+    return v[:3] + "*" * max(len(v) - 5, 0) + v[-2:] if len(v) > 5 else "*" * len(v)
 
 
 def masked(values: pd.Series) -> pd.Series:
-    def mask(v):
-        if v is None or pd.isna(v):
-            return None
-        v = str(v)
-        return v[:3] + "*" * max(len(v) - 5, 0) + v[-2:] if len(v) > 5 else "*" * len(v)
     return values.map(mask)
 
 
@@ -78,9 +84,9 @@ def protect_raw(raw: dict, columns: dict[str, str], schema: Schema) -> dict:
     for f in schema.protected:
         col = columns.get(f.name, f.name)
         if out.get(col) not in (None, ""):
-            value = pd.Series([str(out[col]).strip()])
-            out[col] = masked(value)[0]
-            out[f"{col} (hash)"] = keyed_hash(value)[0]
+            value = str(out[col]).strip()
+            out[col] = mask(value)
+            out[f"{col} (hash)"] = _hash(key(), value)
     return out
 
 
@@ -103,7 +109,7 @@ def _digits(text: str) -> str:
 
 def _mask_run(run: str) -> str:
     if len(_digits(run)) in ID_DIGITS:
-        return masked(pd.Series([_digits(run)]))[0]
+        return mask(_digits(run))
     if " " not in run:
         return run
     # numbers side by side ('07552 001 099 012 346'): an ID may be any neighbouring groups of them
@@ -111,7 +117,7 @@ def _mask_run(run: str) -> str:
     while i < len(parts):
         for j in range(len(parts), i, -1):
             if len(_digits(" ".join(parts[i:j]))) in ID_DIGITS:
-                out.append(masked(pd.Series([_digits(" ".join(parts[i:j]))]))[0])
+                out.append(mask(_digits(" ".join(parts[i:j]))))
                 i = j
                 break
         else:

@@ -48,26 +48,26 @@ def test_a_duplicate_of_a_skipped_record_is_still_a_duplicate(engine, make_sourc
     _, rows = demo_rows()
     rows = rows[:300]
     header, path = _history(engine, make_source, tmp_path, rows)
+
+    def rerun(records: list[list[str]]) -> tuple[str, str]:
+        """Load the file as ``records``: one record quarantined, every other one unchanged."""
+        write_csv(path, header, records)
+        run = run_source(make_source(path, chunk_size=70), engine)
+        assert run.totals == {"read": 300, "inserted": 0, "updated": 0, "unchanged": 299, "quarantined": 1}
+        with engine.connect() as conn:
+            (position, reason), = conn.execute(text(
+                "SELECT source_position, reason FROM quarantine.dossier WHERE batch_id IN "
+                "(SELECT batch_id FROM audit.batch WHERE run_id = :r)"), {"r": run.run_id}).all()
+        return position, reason
+
     later = [list(r) for r in rows]
     later[250] = list(rows[30])  # a copy of an unchanged (skipped) record, batches later
-    write_csv(path, header, later)
-    run = run_source(make_source(path, chunk_size=70), engine)
-    assert run.totals == {"read": 300, "inserted": 0, "updated": 0, "unchanged": 299, "quarantined": 1}
-    with engine.connect() as conn:
-        (position, reason), = conn.execute(text(
-            "SELECT source_position, reason FROM quarantine.dossier WHERE batch_id IN "
-            "(SELECT batch_id FROM audit.batch WHERE run_id = :r)"), {"r": run.run_id}).all()
+    position, reason = rerun(later)
     assert position == "d.csv:252" and reason.startswith(f"duplicate: dossier_code {rows[30][0]!r} appears earlier")
 
     earlier = [list(r) for r in rows]
     earlier[10] = list(rows[250])  # a copy placed before its original, which is unchanged
-    write_csv(path, header, earlier)
-    run = run_source(make_source(path, chunk_size=70), engine)
-    assert run.totals == {"read": 300, "inserted": 0, "updated": 0, "unchanged": 299, "quarantined": 1}
-    with engine.connect() as conn:
-        (position, reason), = conn.execute(text(
-            "SELECT source_position, reason FROM quarantine.dossier WHERE batch_id IN "
-            "(SELECT batch_id FROM audit.batch WHERE run_id = :r)"), {"r": run.run_id}).all()
+    position, reason = rerun(earlier)
     assert position == "d.csv:252" and reason.startswith(f"duplicate: dossier_code {rows[250][0]!r} appears earlier")
 
 
