@@ -12,16 +12,15 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, text
 
 from access import log
 from access.workdays import due_on, load_holidays
 from common.errors import HubError
+from common.vietnam import VIETNAM
 from schemas import all_schema_names
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 TOKEN_PREFIX = "lt_"  # noqa: S105 - a token's visible prefix, not a secret
 DEFAULT_VALID_DAYS = 90
 

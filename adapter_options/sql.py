@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapter_options import OptionError, Options, register
+from common.vietnam import TIMEZONE
 
 
 @register
@@ -25,7 +26,7 @@ class SqlOptions(Options):
     updated_column: str | None = None
     """The row's update time: with ``key``, an exact keyset watermark."""
     chunk_size: int = 10_000
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: str = TIMEZONE
 
     def check(self, where: str) -> None:
         if bool(self.table) == bool(self.query):

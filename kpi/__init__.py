@@ -24,9 +24,9 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from common.errors import HubError
+from common.vietnam import TIMEZONE
 from kpi.geo import Map, load_map, maps_for
 
-TIMEZONE = "Asia/Ho_Chi_Minh"
 ALL = "*"
 """A dimension summed over (every agency, every procedure ...)."""
 

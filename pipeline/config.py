@@ -7,6 +7,7 @@ connection that holds one.
 from __future__ import annotations
 
 from common.errors import HubError
+from common.vietnam import TIMEZONE
 
 import difflib
 import os
@@ -44,7 +45,7 @@ class SourceConfig:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per schema field, department value -> the schema's code (e.g. 'Trực tuyến' -> online)."""
     date_formats: tuple[str, ...] = DEFAULT_DATE_FORMATS
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: str = TIMEZONE
     locale: str | None = None
     """How the source writes numbers: none (plain, '1234.5': machine formats) or ``vi`` ('1.234,5')."""
     may_update: tuple[str, ...] = ()

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 import quality  # noqa: F401
+from common.vietnam import TIMEZONE
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import (ColumnMapExpectation, ColumnPairMapExpectation,
                                                          MulticolumnMapExpectation)
@@ -35,7 +36,7 @@ from quality.formats.vn_tax_code import tax_code_problem  # noqa: F401
 def admin_units_valid(codes: pd.Series, dates: pd.Series) -> pd.Series:
     """True where the code named a unit on the row's date (vectorised against the catalogue)."""
     units = catalogs.current().admin_units
-    day = pd.to_datetime(dates, utc=True).dt.tz_convert("Asia/Ho_Chi_Minh").dt.tz_localize(None).dt.normalize() \
+    day = pd.to_datetime(dates, utc=True).dt.tz_convert(TIMEZONE).dt.tz_localize(None).dt.normalize() \
         if getattr(dates.dtype, "tz", None) is not None else pd.to_datetime(dates).dt.normalize()
     rows = pd.DataFrame({"code": codes.astype("object"), "day": day, "row": np.arange(len(codes))})
     hits = rows.merge(units[["code", "valid_from", "valid_to"]], on="code", how="inner")

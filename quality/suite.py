@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -19,9 +18,8 @@ from quality import catalogs, checks
 from quality.context import gx_context
 from quality.formats import formats
 from common.errors import HubError
+from common.vietnam import VIETNAM
 from schemas import Schema
-
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class SuiteError(HubError, ValueError):

@@ -16,13 +16,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import yaml
 
+from common.vietnam import VIETNAM as TZ
+
 HOLIDAYS = Path(__file__).with_name("holidays.yaml")
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _days(entry) -> list[date]:

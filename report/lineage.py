@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import Engine, and_, select
 
 from schemas import SchemaError, get_schema
-from schemas.pii import keyed_hash
+from schemas.pii import hashed
 from warehouse.tables import LINEAGE, batch, schema_tables
 
 BATCH_FIELDS = ("run_id", "adapter", "file", "file_sha256", "position_start", "position_end", "started_at",
@@ -26,7 +25,7 @@ def lineage(engine: Engine, schema_name: str, key: list[str]) -> dict[str, Any] 
         raise SchemaError(f"{schema.name}'s key is ({', '.join(schema.natural_key)}): give {len(schema.natural_key)} "
                           f"value(s), not {len(key)}")
     protected = {f.name for f in schema.protected}
-    values = [keyed_hash(pd.Series([v])).iloc[0] if name in protected else v
+    values = [hashed(v) if name in protected else v
               for name, v in zip(schema.natural_key, key)]
     core = schema_tables(schema)[0]
     with engine.connect() as conn:

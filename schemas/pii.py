@@ -49,6 +49,11 @@ def _hash(k: bytes, v: Any) -> str | None:
     return None if v is None or pd.isna(v) else hmac.new(k, str(v).encode(), hashlib.sha256).hexdigest()
 
 
+def hashed(v: Any) -> str | None:
+    """One value's keyed hash, as stored in a protected field's ``_hash`` column."""
+    return _hash(key(), v)
+
+
 def keyed_hash(values: pd.Series) -> pd.Series:
     k = key()
     return values.map(lambda v: _hash(k, v))

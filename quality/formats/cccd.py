@@ -23,9 +23,9 @@ TWELVE_DIGITS = re.compile(r"^\d{12}$")
 
 
 def _masked(v: str) -> str:
-    from schemas.pii import masked
+    from schemas.pii import mask
 
-    return masked(pd.Series([v]))[0]
+    return mask(v)
 
 
 @format_check("cccd", rule="valid_cccd", related=("birth_date_field", "sex_field"))

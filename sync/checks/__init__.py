@@ -18,10 +18,10 @@ from datetime import date
 from sqlalchemy import Connection
 
 from common.errors import HubError
+from common.vietnam import TIMEZONE
 from refdata.admin_units import REFORM
 from sync.findings import Finding
 
-TIMEZONE = "Asia/Ho_Chi_Minh"
 DIRECTIONS = ("upward", "across", "downward")
 LEVELS = ("commune", "district", "province", "central")
 PERIOD_KINDS = ("day", "month", "quarter", "year")
