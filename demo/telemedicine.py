@@ -13,7 +13,7 @@ import json
 import random
 import secrets
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -76,16 +76,15 @@ def generate(folder: Path, geo: Geography, n: int, rnd: random.Random) -> dict:
 
 
 class TelemedicineServer(LocalServer):
-    thread_name = "telemedicine-server"
-
     """The platform's API on 127.0.0.1 (stdlib): ``GET /v2/consultations`` behind ``X-API-Key``."""
+
+    thread_name = "telemedicine-server"
 
     def __init__(self, records: list[dict], api_key: str | None = None, port: int = 0):
         self.records = sorted(records, key=lambda r: (r["cap_nhat"], r["id"]))
         self.api_key = api_key or secrets.token_urlsafe(24)
         self.port = port
         self.requests: list[dict] = []
-        self._httpd: ThreadingHTTPServer | None = None
 
     @property
     def credentials(self) -> tuple[str, str]:
