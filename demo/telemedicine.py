@@ -17,10 +17,9 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from demo.geography import Geography
+from demo.geography import REFORM, Geography
 from demo.local_server import LocalServer
 
-REFORM = datetime(2025, 7, 1)
 MONTHS = [datetime(2025, 6, 2, 7, 0), datetime(2025, 9, 3, 7, 0)]
 CENTRES = [f"240{n}" for n in range(10, 20)]
 HOSPITALS = ["24001", "24002", "24003"]
