@@ -6,6 +6,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# A Debian package installed when absent: as root, or through sudo.
+APT_GET = $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
 
 .PHONY: run test install redis browser
 
@@ -20,18 +22,15 @@ $(VENV)/.installed: pyproject.toml
 redis:
 	@command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || { \
 	  echo "installing Debian's redis-server (for hub cluster)"; \
-	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends redis-server; }
+	  $(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends redis-server; }
 
 run: install
 	$(BIN)/hub demo
 
 # The report's tests open every page in a real headless browser: Debian's chromium, installed
-# when absent (as root, or through sudo).
+# when absent.
 browser:
-	@command -v chromium >/dev/null || { \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+	@command -v chromium >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq chromium; }
 
 test: install browser
 	$(BIN)/python -m pytest

@@ -16,9 +16,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from adapters.edxml import EDXML_NS
-from demo.geography import PROVINCE, Geography
-
-REFORM = datetime(2025, 7, 1)
+from demo.geography import PROVINCE, REFORM, Geography
 
 TYPES = {"Công văn": "CV", "Kế hoạch": "KH", "Thông báo": "TB", "Quyết định": "QĐ", "Báo cáo": "BC"}
 SUBJECTS = ["V/v triển khai kế hoạch chuyển đổi số năm 2025", "V/v báo cáo tình hình giải quyết thủ tục hành chính",

@@ -12,13 +12,12 @@ from pathlib import Path
 
 from stdnum.vn import mst
 
-from demo.geography import Geography
+from demo.geography import REFORM, Geography
 
 STATUS = {"Đang hoạt động": 20, "Tạm ngừng kinh doanh": 2, "Đã giải thể": 1}
 KINDS = ["Công ty TNHH", "Công ty cổ phần", "Hợp tác xã", "Doanh nghiệp tư nhân"]
 TRADES = [("Nông sản", "0121"), ("Vải thiều", "0121"), ("Xây dựng", "4100"), ("May mặc", "1410"),
           ("Vận tải", "4933"), ("Điện tử", "2610"), ("Thương mại", "4690")]
-REFORM = datetime(2025, 7, 1)
 TABLE = """CREATE TABLE dang_ky_doanh_nghiep (id INTEGER PRIMARY KEY, ma_so_thue TEXT, ten_doanh_nghiep TEXT,
     ngay_cap TEXT, tinh_trang TEXT, ma_xa TEXT, dia_chi TEXT, nganh_nghe TEXT, cap_nhat_luc TEXT)"""
 

@@ -6,11 +6,14 @@ Read from vietnamadminunits through ``refdata.admin_units``, the same units the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time
 from functools import cache
 
-from refdata.admin_units import crosswalk, units
+from refdata.admin_units import REFORM as REFORM_DAY, crosswalk, units
 
 PROVINCE = "24"
+REFORM = datetime.combine(REFORM_DAY, time())
+"""The first moment of the 2025 map (``REFORM_DAY``, its first day): a record before it names a legacy unit."""
 
 
 @dataclass(frozen=True)

@@ -12,20 +12,19 @@ import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from demo.geography import PROVINCE, Geography
+from demo.geography import PROVINCE, REFORM_DAY, Geography
 from demo.social import csv_text
 
 HEADER = ["Mã cuộc họp", "Tên cuộc họp", "Đơn vị chủ trì", "Bắt đầu", "Kết thúc", "Đơn vị được mời",
           "Điểm cầu kết nối", "Ngày xuất"]
 DAYS = [date(2025, 6, 10), date(2025, 6, 24), date(2025, 9, 9), date(2025, 9, 23)]
-REFORM = date(2025, 7, 1)
 TITLES = ["Hội nghị giao ban trực tuyến", "Triển khai chuyển đổi số", "Phòng chống thiên tai",
           "Sơ kết công tác cải cách hành chính"]
 
 
 def _meetings(day: date, geo: Geography, rnd: random.Random) -> list[list[str]]:
     hosts: list[tuple[str, list[str]]] = []
-    if day < REFORM:
+    if day < REFORM_DAY:
         hosts.append((PROVINCE, sorted(geo.districts)))
         hosts.append((PROVINCE, sorted(geo.districts) + geo.legacy_communes))
         for d in rnd.sample(sorted(geo.districts), 3):
@@ -56,7 +55,7 @@ def generate(folder: Path, geo: Geography, rnd: random.Random) -> dict:
             bad[4] = f"{start - timedelta(minutes=30):%d/%m/%Y %H:%M}"
             defects["not_before:ended_at"].append(bad[0])
             quarantined["not_before:ended_at"] = 1
-        if day >= REFORM:  # an old invitation list still naming a district
+        if day >= REFORM_DAY:  # an old invitation list still naming a district
             bad = rows[1]
             bad[5] += ";" + rnd.choice(sorted(geo.districts))
             defects["admin_unit_list_at_date:invited_units"].append(bad[0])

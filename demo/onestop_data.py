@@ -14,10 +14,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from demo.dossiers import CHANNEL, PROCEDURES, STATUS
-from demo.geography import Geography
+from demo.geography import REFORM, Geography
 from demo.onestop_server import statistics_records
 
-REFORM = datetime(2025, 7, 1)
 START = datetime(2025, 5, 1, 7, 30)
 DAYS = 120
 DEFECTS = {  # kind -> the check that quarantines it

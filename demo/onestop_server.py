@@ -22,7 +22,7 @@ import threading
 import time
 from collections import Counter, deque
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -48,7 +48,6 @@ class OneStopServer(LocalServer):
         self.requests: list[dict[str, Any]] = []
         self.counts: Counter = Counter()
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
 
     # --- control, from the test or the demo ---------------------------------------------------
 

@@ -109,7 +109,8 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
         try:
             registry = province.write_registry(folder, result.manifest)
             result.departments = write_departments(folder, registry)
-            for source in load_sources(registry).values():
+            sources = load_sources(registry)
+            for source in sources.values():
                 try:
                     result.runs[source.name] = run_source(source, engine)
                 except StageError as exc:
@@ -122,7 +123,7 @@ def run_demo(engine: Engine, *, size: str = "small", seed: int = 24, folder: Pat
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
-    sync_access(engine, load_departments(result.departments, load_sources(registry)))
+    sync_access(engine, load_departments(result.departments, sources))
     publish(engine)  # the catalogues' versions a level's copy is compared with
     result.reconciliation = reconcile(engine)
     result.reconciliation_2025 = reconcile(engine, check="indicators", as_of_geography="2025")

@@ -13,14 +13,13 @@ import json
 import random
 import secrets
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from demo.geography import Geography
+from demo.geography import REFORM, Geography
 from demo.local_server import LocalServer
 
-REFORM = datetime(2025, 7, 1)
 MONTHS = [datetime(2025, 6, 2, 7, 0), datetime(2025, 9, 3, 7, 0)]
 CENTRES = [f"240{n}" for n in range(10, 20)]
 HOSPITALS = ["24001", "24002", "24003"]
@@ -76,16 +75,15 @@ def generate(folder: Path, geo: Geography, n: int, rnd: random.Random) -> dict:
 
 
 class TelemedicineServer(LocalServer):
-    thread_name = "telemedicine-server"
-
     """The platform's API on 127.0.0.1 (stdlib): ``GET /v2/consultations`` behind ``X-API-Key``."""
+
+    thread_name = "telemedicine-server"
 
     def __init__(self, records: list[dict], api_key: str | None = None, port: int = 0):
         self.records = sorted(records, key=lambda r: (r["cap_nhat"], r["id"]))
         self.api_key = api_key or secrets.token_urlsafe(24)
         self.port = port
         self.requests: list[dict] = []
-        self._httpd: ThreadingHTTPServer | None = None
 
     @property
     def credentials(self) -> tuple[str, str]:

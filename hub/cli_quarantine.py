@@ -15,18 +15,9 @@ app = typer.Typer(help="The quarantine as a work list: find, read (masked) and r
 
 def _engine(*, writes: bool = False):
     """The warehouse; migrated first only for a replay, which writes (list and show only read)."""
-    from warehouse.connect import get_engine
+    from hub.cli import _engine as writing, _reading_engine as reading
 
-    engine = get_engine()
-    if writes:
-        from pipeline.run import prepare_warehouse
-
-        prepare_warehouse(engine)
-    else:
-        from warehouse.migrate import require_tables
-
-        require_tables(engine)
-    return engine
+    return writing() if writes else reading()
 
 
 def _sources():

@@ -251,6 +251,7 @@ def _log_says(path: Path, text: str) -> bool:
 def up(workers: int = 2, *, demo: bool = False, timeout: float = 180) -> dict[str, Any]:
     """Start every component and wait until each is ready; returns the cluster's state."""
     from orchestration.pools import pools_json
+    from orchestration.run import warehouse
     from pipeline.config import load_sources, sources_path
     from warehouse.connect import postgres_url, warehouse_dir
 
@@ -322,10 +323,11 @@ def up(workers: int = 2, *, demo: bool = False, timeout: float = 180) -> dict[st
             port = demo_connection.rsplit(":", 1)[1]
             _wait("the demo's systems", lambda: _answers(f"http://127.0.0.1:{port}/health") and sources.is_file(),
                   120, pid, home / "demo.log")
-        _prepare_warehouse(warehouse_url)
+        warehouse(warehouse_url).dispose()  # migrated once, before any worker loads into it
         _run(_airflow("db", "migrate"), env, "airflow db migrate", home)
+        registry = load_sources(sources)
         pools = home / "airflow" / "pools.json"
-        pools.write_text(pools_json(load_sources(sources).values()), encoding="utf-8")
+        pools.write_text(pools_json(registry.values()), encoding="utf-8")
         _run(_airflow("pools", "import", str(pools)), env, "airflow pools import", home)
         parts = {"api-server": _airflow("api-server"), "scheduler": _airflow("scheduler"),
                  "dag-processor": _airflow("dag-processor"), "triggerer": _airflow("triggerer", "--skip-serve-logs")}
@@ -348,7 +350,7 @@ def up(workers: int = 2, *, demo: bool = False, timeout: float = 180) -> dict[st
                   procs[name]["pid"], home / f"{name}.log")
         for name in ("scheduler", "dag-processor", "triggerer"):
             _wait(name, lambda name=name: alive(procs[name]["pid"]), 5)
-        dags = {*load_sources(sources), "quality_report", "reconciliation", "refdata_sync"}
+        dags = {*registry, "quality_report", "reconciliation", "refdata_sync"}
         _wait("the DAGs", lambda: _parsed(metadata_url) >= dags, timeout, procs["dag-processor"]["pid"],
               home / "dag-processor.log")
     except BaseException:
@@ -369,16 +371,6 @@ def _parsed(metadata_url: str) -> set[str]:
         return set()
     finally:
         engine.dispose()
-
-
-def _prepare_warehouse(url: str) -> None:
-    """Migrate the warehouse once, before any worker loads into it."""
-    from pipeline.run import prepare_warehouse
-    from warehouse.connect import get_engine
-
-    engine = get_engine(url)
-    prepare_warehouse(engine)
-    engine.dispose()
 
 
 def status(home: Path | None = None) -> list[Process]:
