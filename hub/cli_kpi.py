@@ -35,16 +35,14 @@ def kpi(
 
     from kpi import KpiError, figures, read, refresh as run_refresh
     from kpi.geo import era_of, load_map, maps_for
+    from hub.cli import _engine
     from kpi.views import sections
-    from pipeline.run import prepare_warehouse
-    from warehouse.connect import get_engine
 
     if period is not None and not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", period):
         fail(f"--period must be a month as YYYY-MM, not {period!r}", 2)
     if as_of_geography not in (None, "legacy", "2025"):
         fail(f"--as-of-geography must be legacy or 2025, not {as_of_geography!r}", 2)
-    engine = get_engine()
-    prepare_warehouse(engine)
+    engine = _engine()  # it may refresh the marts: the warehouse migrated, as for any command that writes
     if refresh or _latest(engine, ["dossier", "document"]) is None:
         run_refresh(engine)
     period = period or _latest(engine, figures())
